@@ -1,0 +1,160 @@
+//! Host objects of a plan: pure data, programmed by the `hostnet` crate.
+//! Each type's doc names the `ip` command that creates it.
+
+use ipnet::IpNet;
+use ruleset::{IpVersion, RuleSet};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// The routing protocol number the agent stamps on its routes and rules
+/// (`ip route ... proto 166`), so it recognises its own objects and never
+/// touches anyone else's.
+pub const ROUTE_PROTOCOL: u8 = 166;
+
+/// The whole desired state of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HostPlan {
+    /// Links the agent creates.
+    pub links: Vec<Link>,
+    /// Addresses on those links.
+    pub addresses: Vec<Address>,
+    /// FDB entries on those links.
+    pub fdb: Vec<FdbEntry>,
+    /// Routes (main table and the agent's tables).
+    pub routes: Vec<Route>,
+    /// Policy-routing rules.
+    pub rules: Vec<RoutingRule>,
+    /// Sysctls.
+    pub sysctls: Vec<Sysctl>,
+    /// The packet-filter ruleset.
+    pub ruleset: RuleSet,
+    /// Problems found while planning that did not stop the plan (address
+    /// collisions, overlapping CIDRs skipped), one sentence each.
+    pub warnings: Vec<String>,
+}
+
+/// A link: `ip link add <name> [mtu M] type ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Interface name.
+    pub name: String,
+    /// MTU; `None` leaves the kernel's default.
+    pub mtu: Option<u32>,
+    /// Kind and its parameters.
+    pub kind: LinkKind,
+}
+
+/// Link kinds the agent creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// VXLAN.
+    Vxlan(Vxlan),
+}
+
+/// `ip link add NAME type vxlan id VNI dstport PORT [local L] [remote R] [dev D] nolearning`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vxlan {
+    /// VXLAN network identifier.
+    pub vni: u32,
+    /// UDP destination port.
+    pub port: u16,
+    /// Local underlay address.
+    pub local: Option<IpAddr>,
+    /// Unicast remote (non-gateway nodes: the gateway); `None` means FDB
+    /// entries decide (gateway).
+    pub remote: Option<IpAddr>,
+    /// Underlay device.
+    pub underlay: Option<String>,
+}
+
+/// `ip addr replace ADDR dev DEV`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Address {
+    /// The device.
+    pub dev: String,
+    /// Address with prefix length.
+    pub addr: IpNet,
+}
+
+/// `bridge fdb append 00:00:00:00:00:00 dev DEV dst DST`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FdbEntry {
+    /// The VXLAN device.
+    pub dev: String,
+    /// Remote VTEP underlay address.
+    pub dst: IpAddr,
+}
+
+/// `ip route replace DST [via VIA] dev DEV [src SRC] table T proto 166 [scope link]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Route {
+    /// Destination prefix.
+    pub dst: IpNet,
+    /// Next hop; `None` for a link-scope route.
+    pub via: Option<IpAddr>,
+    /// Output device.
+    pub dev: String,
+    /// Preferred source address.
+    pub src: Option<IpAddr>,
+    /// Routing table (254 = main).
+    pub table: u32,
+    /// `onlink`: the next hop is reachable on `dev` without a covering route.
+    pub onlink: bool,
+}
+
+/// `ip rule add pref PREF lookup TABLE proto 166` (IPv4 or IPv6).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoutingRule {
+    /// Priority.
+    pub pref: u32,
+    /// Table looked up.
+    pub table: u32,
+    /// `ip -4 rule` or `ip -6 rule`.
+    pub version: IpVersion,
+}
+
+/// `sysctl -w KEY=VALUE` (the key in dotted form, as `sysctl` takes it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Sysctl {
+    /// `net.ipv4.conf.eth0.rp_filter`.
+    pub key: String,
+    /// `2`.
+    pub value: String,
+}
+
+impl Sysctl {
+    /// The /proc/sys path (dots become slashes; interface names keep theirs).
+    pub fn path(&self) -> std::path::PathBuf {
+        // net.ipv4.conf.<iface>.<name>: the iface may contain dots.
+        let parts: Vec<&str> = self.key.split('.').collect();
+        let rel = if parts.len() > 4 && parts[..3] == ["net", "ipv4", "conf"]
+            || parts.len() > 4 && parts[..3] == ["net", "ipv6", "conf"]
+        {
+            let iface = parts[3..parts.len() - 1].join(".");
+            format!(
+                "{}/{}/{}/{}/{}",
+                parts[0],
+                parts[1],
+                parts[2],
+                iface,
+                parts[parts.len() - 1]
+            )
+        } else {
+            parts.join("/")
+        };
+        std::path::Path::new("/proc/sys").join(rel)
+    }
+}
+
+/// What the agent owns on the host, whichever version created it.
+pub mod ownership {
+    /// Links the agent creates (and removes on uninstall).
+    pub const LINKS: &[&str] = &["vx-submariner", "vxlan-tunnel"];
+    /// Routing tables the agent fills (and flushes of its own routes).
+    pub const TABLES: &[u32] = &[100, 150];
+    /// Policy-rule priorities the agent uses.
+    pub const RULE_PREFS: &[u32] = &[100, 150];
+    /// nftables table names the agent uses or ever used.
+    pub const NFT_TABLES: &[&str] = &["routeagent"];
+}
