@@ -1,0 +1,1 @@
+//! hostnet (being written).

@@ -1,0 +1,1 @@
+//! kube-source (being written).

@@ -1,0 +1,1 @@
+//! packetfilter-iptables (being written).

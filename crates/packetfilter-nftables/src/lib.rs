@@ -1,0 +1,1 @@
+//! packetfilter-nftables (being written).

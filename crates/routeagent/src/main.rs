@@ -1,0 +1,2 @@
+//! The `routeagent` binary (being written).
+fn main() {}
