@@ -158,3 +158,29 @@ pub mod ownership {
     /// nftables table names the agent uses or ever used.
     pub const NFT_TABLES: &[&str] = &["routeagent"];
 }
+
+/// What the agent learns about the node before planning (discovered by
+/// `hostnet::facts`, or given by tests). The planner is pure: every host
+/// detail it needs is here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// The interface holding the node's IP (`ip -o addr show to NODE_IP`).
+    pub uplink: Iface,
+    /// The CNI-facing interface: the one holding an address inside the
+    /// local cluster CIDRs (`cni0`, `pod0`, `vxlan.calico`...), if any.
+    pub cni: Option<Iface>,
+    /// On a gateway: the interface holding the endpoint's public IP, when
+    /// that IP is local and on another interface than the uplink.
+    pub public: Option<Iface>,
+}
+
+/// An interface, its MTU and the address that made it interesting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Iface {
+    /// Name.
+    pub name: String,
+    /// MTU.
+    pub mtu: u32,
+    /// The address (node IP, CNI IP or public IP).
+    pub addr: IpAddr,
+}

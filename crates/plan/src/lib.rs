@@ -8,4 +8,4 @@
 
 pub mod host;
 
-pub use host::{Address, FdbEntry, HostPlan, Link, LinkKind, Route, RoutingRule, Sysctl, Vxlan};
+pub use host::{Address, FdbEntry, HostFacts, HostPlan, Iface, Link, LinkKind, Route, RoutingRule, Sysctl, Vxlan};
