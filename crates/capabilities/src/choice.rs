@@ -155,8 +155,8 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
         PacketFilterRequest::Nftables if caps.has(Feature::Nftables) => (BackendKind::Nftables, "requested nftables, and nf_tables answers".to_string()),
         PacketFilterRequest::Nftables => {
             return Err(NotReady {
-                reason: format!("nftables was requested but is unavailable: {}", nft_state.reason.unwrap_or_default()),
-                fix: nft_state.fix.unwrap_or_else(|| "use --packet-filter auto or iptables".into()),
+                reason: format!("nftables was requested but is unavailable: {}", nft_state.reason.clone().unwrap_or_default()),
+                fix: nft_state.fix.clone().unwrap_or_else(|| "use --packet-filter auto or iptables".into()),
             })
         }
         PacketFilterRequest::Iptables => match iptables_variant(caps) {
@@ -170,10 +170,10 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
         },
         PacketFilterRequest::Auto if caps.has(Feature::Nftables) => (BackendKind::Nftables, "nf_tables answers and accepts every construct the agent needs".into()),
         PacketFilterRequest::Auto => match iptables_variant(caps) {
-            Some((b, why)) => (b, format!("nftables unavailable ({}); falling back to iptables: {why}", nft_state.reason.unwrap_or_default())),
+            Some((b, why)) => (b, format!("nftables unavailable ({}); falling back to iptables: {why}", nft_state.reason.clone().unwrap_or_default())),
             None => {
                 return Err(NotReady {
-                    reason: format!("no packet filter is usable: nftables: {}; iptables: not found", nft_state.reason.unwrap_or_default()),
+                    reason: format!("no packet filter is usable: nftables: {}; iptables: not found", nft_state.reason.clone().unwrap_or_default()),
                     fix: "run on a kernel with CONFIG_NF_TABLES, or install the iptables package".into(),
                 })
             }
@@ -204,6 +204,16 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
         crate::TableLayout::Split
     };
     let mut degradations = Vec::new();
+    if !nft && request == PacketFilterRequest::Auto {
+        degradations.push(Degradation {
+            feature: Feature::Nftables,
+            reason: format!(
+                "{}: the agent programs the same rules with {backend} instead",
+                nft_state.reason.clone().unwrap_or_else(|| "nf_tables unavailable".into())
+            ),
+            fix: nft_state.fix.clone().unwrap_or_else(|| fix_for(Feature::Nftables)),
+        });
+    }
     for f in [
         Feature::InetNat,
         Feature::MssClamp,

@@ -210,7 +210,7 @@ pub const REQUIREMENTS: &[Requirement] = &[
     Requirement {
         feature: Feature::SelfSnat,
         min_kernel: Some("3.18"),
-        config: &["NFT_NAT", "NF_NAT"],
+        config: &["NFT_NAT", "NF_NAT", "NETFILTER_XT_TARGET_NETMAP"],
         package: None,
         without: "cross-cluster traffic is exempted from masquerade with accept rules only, which another table's masquerade (a CNI, kube-proxy) can still override: remote pods may see node addresses",
     },
@@ -257,3 +257,46 @@ pub const REQUIREMENTS: &[Requirement] = &[
         without: "no vx-submariner interface: the node cannot reach remote clusters (core function lost)",
     },
 ];
+
+/// Parses a comma- or space-separated feature list as given in
+/// `ROUTEAGENT_ASSUME_MISSING` (`"mss-clamp, ipv6"`). Empty items are
+/// skipped; an unknown name is an error that names it and lists the known
+/// features.
+pub fn parse_feature_list(s: &str) -> Result<Vec<Feature>, String> {
+    let mut out = Vec::new();
+    for item in s.split([',', ' ', '\t', '\n']).map(str::trim) {
+        if item.is_empty() {
+            continue;
+        }
+        let f: Feature = item.parse()?;
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for f in Feature::ALL {
+            assert_eq!(f.name().parse::<Feature>().unwrap(), f);
+            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
+        }
+    }
+
+    #[test]
+    fn list_parses_and_unknown_names_are_explained() {
+        assert_eq!(
+            parse_feature_list(" mss-clamp,ipv6,, mss-clamp ").unwrap(),
+            vec![Feature::MssClamp, Feature::Ipv6]
+        );
+        assert!(parse_feature_list("").unwrap().is_empty());
+        let e = parse_feature_list("ipv6,mss").unwrap_err();
+        assert!(e.contains("\"mss\""), "{e}");
+        assert!(e.contains("mss-clamp") && e.contains("self-snat"), "{e}");
+    }
+}

@@ -1,11 +1,98 @@
-//! The planner: from a topology snapshot, this node and the host's
-//! capabilities to a [`HostPlan`], the whole desired state of the host.
+//! The planner: from a topology snapshot, this node, the host's facts and
+//! the chosen packet-filter constructs to a [`HostPlan`], the whole desired
+//! state of the host. Pure and deterministic: the same input gives the same
+//! plan, whatever the order of nodes, clusters and CIDRs in the topology.
 //!
 //! # Layout
 //! - [`host`]: the host objects a plan holds ([`Link`], [`Address`],
 //!   [`FdbEntry`], [`Route`], [`RoutingRule`], [`Sysctl`]) and what the agent
 //!   owns ([`host::ownership`]). Pure data; `hostnet` programs them.
+//! - [`input`]: [`PlanInput`] and the normalised view of it every step
+//!   reads (sorted nodes, clusters and CIDRs; CNI interface and address).
+//! - [`tunnel`]: the 240.b.c.d / 241.b.c.d tunnel addresses derived from
+//!   underlay addresses, and their collisions.
+//! - [`links`]: `vx-submariner`, its address and (gateway) FDB entries.
+//! - [`cable`]: the inter-cluster cable behind the [`cable::Cable`] trait;
+//!   [`cable::VxlanCable`] is `vxlan-tunnel`.
+//! - [`routes`]: main-table routes (non-gateway), table 150 and its rule
+//!   (gateway).
+//! - [`sysctls`]: rp_filter, forwarding.
+//! - [`filter`]: the packet-filter [`ruleset::RuleSet`] for the chosen
+//!   [`capabilities::Constructs`].
+//! - [`commands`]: [`ip_commands`], the plan as `ip`/`bridge`/`sysctl` lines.
+//! - [`error`]: [`PlanError`].
+//!
+//! [`plan`] runs the steps in that order and sorts every list.
 
+pub mod cable;
+pub mod commands;
+pub mod error;
+pub mod filter;
 pub mod host;
+pub mod input;
+pub mod links;
+pub mod routes;
+pub mod sysctls;
+pub mod tunnel;
 
-pub use host::{Address, FdbEntry, HostFacts, HostPlan, Iface, Link, LinkKind, Route, RoutingRule, Sysctl, Vxlan};
+pub use commands::ip_commands;
+pub use error::PlanError;
+pub use host::{
+    Address, FdbEntry, HostFacts, HostPlan, Iface, Link, LinkKind, Route, RoutingRule, Sysctl,
+    Vxlan,
+};
+pub use input::PlanInput;
+
+use cable::Cable;
+
+/// Plans the whole desired state of `input.node`.
+///
+/// Errors: the topology is invalid, the node is not in it, or a tunnel MTU
+/// would be below 576. Problems that still leave a usable plan (tunnel
+/// address collisions, no gateway, no CNI address) are in
+/// [`HostPlan::warnings`].
+pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
+    let ctx = input::Ctx::new(input)?;
+    let mut warnings = Vec::new();
+    let mut p = HostPlan::default();
+
+    let vx = links::vx_submariner(&ctx, &mut warnings)?;
+    p.links.push(vx.link);
+    p.addresses.push(vx.address);
+    p.fdb.extend(vx.fdb);
+
+    let mut tunnel_ifaces = vec![links::VX_SUBMARINER.to_string()];
+    let mut udp_ports = vec![ctx.tunables().vxlan_port];
+    if ctx.is_gateway {
+        let cable = cable::VxlanCable;
+        let c = cable.plan(&ctx)?;
+        p.links.extend(c.links);
+        p.addresses.extend(c.addresses);
+        p.fdb.extend(c.fdb);
+        warnings.extend(c.warnings);
+        tunnel_ifaces.push(cable.ifname().to_string());
+        udp_ports.extend(c.udp_ports);
+        let (r, rules) = routes::gateway(&ctx, &c.peers, &mut warnings);
+        p.routes.extend(r);
+        p.rules.extend(rules);
+    } else {
+        p.routes
+            .extend(routes::non_gateway(&ctx, vx.gateway_addr, &mut warnings));
+    }
+
+    p.sysctls = sysctls::plan(&ctx, &tunnel_ifaces);
+    p.ruleset = filter::ruleset(&ctx, &tunnel_ifaces, &udp_ports, &mut warnings);
+    ruleset::validate(&p.ruleset).map_err(PlanError::Ruleset)?;
+
+    p.addresses.sort();
+    p.fdb.sort();
+    p.fdb.dedup();
+    p.routes.sort();
+    p.rules.sort();
+    p.sysctls.sort();
+    p.sysctls.dedup();
+    warnings.sort();
+    warnings.dedup();
+    p.warnings = warnings;
+    Ok(p)
+}

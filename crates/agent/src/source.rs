@@ -1,0 +1,134 @@
+//! Where topologies come from. Every source publishes [`SourceUpdate`]s on a
+//! `tokio::sync::watch` channel; the loop keeps the last good topology when
+//! an update carries an error.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use topology::Topology;
+use tracing::{info, warn};
+
+/// The latest word of a source.
+#[derive(Debug, Clone, Default)]
+pub struct SourceUpdate {
+    /// The latest valid topology (kept when a later input is invalid).
+    pub topology: Option<Arc<Topology>>,
+    /// Digest of the input the topology came from (`config_digest`).
+    pub digest: String,
+    /// Why the latest input was refused, if it was (the topology above is the
+    /// last good one).
+    pub error: Option<String>,
+}
+
+/// A source of topologies.
+pub trait TopologySource {
+    /// Starts the source; updates arrive on the receiver.
+    fn start(self) -> watch::Receiver<SourceUpdate>;
+}
+
+/// The topology file, re-read when it changes (inotify on its directory, so
+/// editors' renames and ConfigMap symlink swaps are seen) and every poll
+/// interval as a fallback.
+pub struct FileSource {
+    path: PathBuf,
+    poll: Duration,
+}
+
+impl FileSource {
+    /// Watches `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileSource { path: path.into(), poll: Duration::from_secs(2) }
+    }
+}
+
+/// Reads and validates a topology file: (digest, result).
+pub fn read(path: &Path) -> (String, Result<Topology, String>) {
+    match std::fs::read(path) {
+        Err(e) => (String::new(), Err(format!("cannot read topology file {}: {e}", path.display()))),
+        Ok(bytes) => {
+            let digest = crate::digest(&bytes);
+            let text = String::from_utf8_lossy(&bytes);
+            let res = Topology::from_yaml(&text).map_err(|e| format!("{}: {e}; keeping the last good topology", path.display()));
+            (digest, res)
+        }
+    }
+}
+
+impl TopologySource for FileSource {
+    fn start(self) -> watch::Receiver<SourceUpdate> {
+        let (digest, first) = read(&self.path);
+        let init = match first {
+            Ok(t) => SourceUpdate { topology: Some(Arc::new(t)), digest, error: None },
+            Err(e) => {
+                warn!(error = %e, "topology file invalid at start");
+                SourceUpdate { topology: None, digest, error: Some(e) }
+            }
+        };
+        let (tx, rx) = watch::channel(init);
+        tokio::spawn(async move {
+            let mut events = inotify_events(&self.path);
+            let mut last = tx.borrow().digest.clone();
+            loop {
+                match events.as_mut() {
+                    Some(rx) => {
+                        let _ = tokio::time::timeout(self.poll, rx.recv()).await;
+                        // Coalesce a burst of events (write + rename).
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        while rx.try_recv().is_ok() {}
+                    }
+                    None => tokio::time::sleep(self.poll).await,
+                }
+                if tx.is_closed() {
+                    return;
+                }
+                let (digest, res) = read(&self.path);
+                if digest == last {
+                    continue;
+                }
+                last = digest.clone();
+                let prev = tx.borrow().topology.clone();
+                let update = match res {
+                    Ok(t) => {
+                        info!(path = %self.path.display(), digest = %digest, "topology changed");
+                        SourceUpdate { topology: Some(Arc::new(t)), digest, error: None }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "topology reload refused");
+                        SourceUpdate { topology: prev, digest, error: Some(e) }
+                    }
+                };
+                let _ = tx.send(update);
+            }
+        });
+        rx
+    }
+}
+
+/// A channel that receives a unit for every inotify event in the file's
+/// directory that names the file; `None` when inotify is unavailable.
+fn inotify_events(path: &Path) -> Option<tokio::sync::mpsc::Receiver<()>> {
+    use inotify::{Inotify, WatchMask};
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let name = path.file_name()?.to_os_string();
+    let mut ino = Inotify::init().ok()?;
+    ino.watches()
+        .add(&dir, WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO | WatchMask::CREATE | WatchMask::DELETE | WatchMask::MODIFY)
+        .ok()?;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    std::thread::Builder::new()
+        .name("topology-inotify".into())
+        .spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                let Ok(events) = ino.read_events_blocking(&mut buf) else { return };
+                // Symlink swaps (ConfigMaps) rename `..data`, not the file: any event counts.
+                let hit = events.into_iter().any(|e| e.name.is_none_or(|n| n == name || n.to_string_lossy().starts_with("..")));
+                if hit && tx.blocking_send(()).is_err() {
+                    return;
+                }
+            }
+        })
+        .ok()?;
+    Some(rx)
+}

@@ -1,0 +1,93 @@
+//! One pass at a time, against the fake backend and a fake host.
+mod common;
+use agent::reconcile::FilterUpdate;
+use agent::Reconciler;
+use common::*;
+use std::sync::Arc;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn first_pass_applies_then_nothing_changes() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let host = Arc::new(FakeHost::default());
+        let mut r = Reconciler::new("a2", host.clone(), Some(filter(&fake)));
+        let topo = topology(&[("cluster-b", "10.245.0.0/16")], "a1");
+        let out = r.pass(&topo).await;
+        assert!(out.converged(), "{:?}", out.errors);
+        assert_eq!(out.role, "non-gateway");
+        assert_eq!(out.filter, FilterUpdate::Replaced);
+        let dump = fake.0.dump();
+        assert!(dump.contains("10.245.0.0/16"), "{dump}");
+        let out = r.pass(&topo).await;
+        assert_eq!(out.filter, FilterUpdate::Unchanged);
+        assert_eq!(out.host_changes, 0);
+        assert_eq!(fake.0.applies(), 1, "an unchanged state is not re-applied");
+    });
+}
+
+#[test]
+fn a_new_remote_cluster_only_updates_set_elements() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let mut r = Reconciler::new("a2", Arc::new(FakeHost::default()), Some(filter(&fake)));
+        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
+        let out = r.pass(&topology(&[("cluster-b", "10.245.0.0/16"), ("cluster-c", "10.246.0.0/16")], "a1")).await;
+        assert!(out.converged(), "{:?}", out.errors);
+        assert_eq!(out.filter, FilterUpdate::Sets);
+        assert!(fake.0.dump().contains("10.246.0.0/16"));
+        assert_eq!(fake.0.applies(), 1);
+    });
+}
+
+#[test]
+fn a_kernel_refusal_keeps_the_previous_ruleset_and_names_the_rule() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let mut r = Reconciler::new("a1", Arc::new(FakeHost::default()), Some(filter(&fake)));
+        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a2")).await;
+        let before = fake.0.dump();
+        fake.0.refuse(|o| match o {
+            packetfilter::Object::Rule { text, .. } if text.contains("maxseg") => Some(95),
+            _ => None,
+        });
+        // Becoming the gateway changes more than sets: a whole replace, refused.
+        let out = r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
+        assert!(!out.converged());
+        let err = out.errors.join("\n");
+        assert!(err.contains("maxseg") && err.contains("EOPNOTSUPP"), "{err}");
+        assert_eq!(fake.0.dump(), before, "the kernel keeps the last good ruleset");
+        fake.0.accept_all();
+        let out = r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
+        assert!(out.converged(), "{:?}", out.errors);
+        assert_eq!(out.role, "gateway");
+    });
+}
+
+#[test]
+fn an_unknown_node_is_an_error_not_a_crash() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let mut r = Reconciler::new("zz", Arc::new(FakeHost::default()), Some(filter(&fake)));
+        let out = r.pass(&topology(&[], "a1")).await;
+        assert!(!out.converged());
+        assert!(out.errors[0].contains("zz"), "{:?}", out.errors);
+    });
+}
+
+#[test]
+fn uninstall_removes_the_table_and_the_host_objects() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let host = Arc::new(FakeHost::default());
+        let mut r = Reconciler::new("a1", host.clone(), Some(filter(&fake)));
+        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
+        assert!(!fake.0.dump().is_empty());
+        assert!(r.uninstall().await.is_empty());
+        assert_eq!(fake.0.dump(), "");
+        assert!(*host.removed.lock().unwrap());
+    });
+}

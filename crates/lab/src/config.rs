@@ -1,0 +1,82 @@
+//! [`LabConfig`]: how big the lab is, what it is called, which agent it runs.
+
+use crate::{LabError, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What to build. [`Default`] is 2 clusters x 3 nodes named `ralab-*`,
+/// running the current executable as the agent.
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    /// Number of clusters (1..=9; letters a, b, c ...).
+    pub clusters: usize,
+    /// Nodes per cluster (1..=50); node 1 is the first gateway, node 2 the
+    /// failover candidate (both get an underlay link).
+    pub nodes: usize,
+    /// Prefix of every namespace (`PREFIX-a1`, `PREFIX-a1p`, `PREFIX-abr`,
+    /// `PREFIX-ul`); must be unique on the machine.
+    pub prefix: String,
+    /// The `routeagent` binary started inside every node namespace.
+    pub agent_binary: PathBuf,
+    /// Where topology files, state dirs and agent logs go (removed by `down`).
+    pub work_dir: PathBuf,
+    /// Extra `routeagent run` arguments per node name (`a1` ...), e.g.
+    /// `["--assume-missing", "comments"]`.
+    pub extra_agent_args: BTreeMap<String, Vec<String>>,
+    /// TCP port every agent listens on (on its namespace's 127.0.0.1).
+    pub listen_port: u16,
+    /// How long to wait for agents to converge.
+    pub converge_timeout: Duration,
+}
+
+impl Default for LabConfig {
+    fn default() -> Self {
+        LabConfig::new("ralab")
+    }
+}
+
+impl LabConfig {
+    /// The default lab with this prefix; its work dir is `$TMPDIR/PREFIX`.
+    pub fn new(prefix: &str) -> LabConfig {
+        LabConfig {
+            clusters: 2,
+            nodes: 3,
+            prefix: prefix.to_string(),
+            agent_binary: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("routeagent")),
+            work_dir: std::env::temp_dir().join(prefix),
+            extra_agent_args: BTreeMap::new(),
+            listen_port: 9180,
+            converge_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// Refuses sizes and names the address plan cannot hold.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=9).contains(&self.clusters) {
+            return Err(LabError::Config(format!(
+                "clusters = {}: use 1 to 9",
+                self.clusters
+            )));
+        }
+        if !(1..=50).contains(&self.nodes) {
+            return Err(LabError::Config(format!(
+                "nodes = {}: use 1 to 50",
+                self.nodes
+            )));
+        }
+        let ok = !self.prefix.is_empty()
+            && self.prefix.len() <= 12
+            && self
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(LabError::Config(format!(
+                "prefix {:?}: use 1 to 12 characters of a-z, 0-9 and -",
+                self.prefix
+            )));
+        }
+        Ok(())
+    }
+}

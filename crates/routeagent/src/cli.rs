@@ -1,0 +1,214 @@
+//! Command-line interface (clap derive). Every flag can also come from the
+//! environment; Submariner's variable names are used where one exists.
+
+use capabilities::{Feature, PacketFilterRequest};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// routeagent: a route agent for multi-cluster Kubernetes networking.
+#[derive(Debug, Parser)]
+#[command(name = "routeagent", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, global = true, env = "ROUTEAGENT_LOG", default_value = "info")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent (level-triggered reconcile loop, /healthz /readyz /status /metrics).
+    Run(RunArgs),
+    /// Print the plan for a node: nft ruleset and the equivalent ip commands. Needs no privileges.
+    Plan(PlanArgs),
+    /// Converge the host once and exit (0 converged, 1 not).
+    Apply(ApplyArgs),
+    /// Remove everything the agent owns (any version) and restore changed sysctls.
+    Uninstall(UninstallArgs),
+    /// Report the host's capabilities, the chosen backend and every degradation.
+    Doctor(DoctorArgs),
+    /// The multi-cluster lab in network namespaces.
+    Lab(LabArgs),
+    /// Benchmarks.
+    Bench(BenchArgs),
+}
+
+/// Flags about the host's packet filter, shared by run, apply, plan and doctor.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Packet-filter backend: auto (nftables, else the host's iptables), nftables, iptables.
+    #[arg(long, env = "ROUTEAGENT_PACKET_FILTER", default_value = "auto")]
+    pub packet_filter: PacketFilterRequest,
+    /// Behave as if the kernel lacked FEATURE (repeatable; env: comma-separated).
+    #[arg(long = "assume-missing", env = "ROUTEAGENT_ASSUME_MISSING", value_delimiter = ',', value_parser = parse_feature)]
+    pub assume_missing: Vec<Feature>,
+}
+
+fn parse_feature(s: &str) -> Result<Feature, String> {
+    s.trim().parse()
+}
+
+/// Where the topology comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceKind {
+    /// The topology file (--config).
+    File,
+    /// Submariner's resources through the Kubernetes API.
+    Kubernetes,
+}
+
+/// `routeagent run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Topology file (YAML, docs/TOPOLOGY.md).
+    #[arg(long, env = "ROUTEAGENT_CONFIG", required_if_eq("source", "file"))]
+    pub config: Option<PathBuf>,
+    /// This node's name.
+    #[arg(long, env = "NODE_NAME")]
+    pub node: String,
+    /// Topology source.
+    #[arg(long, env = "ROUTEAGENT_SOURCE", value_enum, default_value = "file")]
+    pub source: SourceKind,
+    /// Address for /healthz, /readyz, /status and /metrics.
+    #[arg(long, env = "ROUTEAGENT_LISTEN", default_value = "127.0.0.1:9180")]
+    pub listen: SocketAddr,
+    /// Directory for state that must outlive the process (original sysctl values).
+    #[arg(long, env = "ROUTEAGENT_STATE_DIR", default_value = "/run/routeagent")]
+    pub state_dir: PathBuf,
+    /// Periodic resync, in seconds (overrides the topology's resyncPeriodSeconds).
+    #[arg(long, env = "ROUTEAGENT_RESYNC_SECONDS")]
+    pub resync_seconds: Option<u64>,
+    /// Remove everything and exit (Submariner's uninstall mode).
+    #[arg(long, env = "SUBMARINER_UNINSTALL", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub uninstall: bool,
+    /// Packet-filter flags.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// `routeagent plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Topology file.
+    #[arg(long, env = "ROUTEAGENT_CONFIG")]
+    pub config: PathBuf,
+    /// The node to plan for.
+    #[arg(long, env = "NODE_NAME")]
+    pub node: String,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Packet-filter flags (plan assumes a host that supports everything, minus these).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// `routeagent apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Converge once and exit (the only mode; `run` loops).
+    #[arg(long, required = true)]
+    pub once: bool,
+    /// Topology file.
+    #[arg(long, env = "ROUTEAGENT_CONFIG")]
+    pub config: PathBuf,
+    /// This node's name.
+    #[arg(long, env = "NODE_NAME")]
+    pub node: String,
+    /// State directory (original sysctl values).
+    #[arg(long, env = "ROUTEAGENT_STATE_DIR", default_value = "/run/routeagent")]
+    pub state_dir: PathBuf,
+    /// Packet-filter flags.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// `routeagent uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// State directory holding the original sysctl values to restore.
+    #[arg(long, env = "ROUTEAGENT_STATE_DIR", default_value = "/run/routeagent")]
+    pub state_dir: PathBuf,
+}
+
+/// `routeagent doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// One JSON object (schema: docs/DOCTOR.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Packet-filter flags.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// `routeagent lab`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// up, down, status or demo.
+    #[arg(value_enum)]
+    pub action: LabAction,
+    /// Clusters.
+    #[arg(long, default_value_t = 2)]
+    pub clusters: usize,
+    /// Nodes per cluster.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Namespace name prefix.
+    #[arg(long, default_value = "ralab")]
+    pub prefix: String,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Lab actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabAction {
+    /// Build the lab and start the agents.
+    Up,
+    /// Remove everything the lab made.
+    Down,
+    /// Show namespaces and agents.
+    Status,
+    /// Up, the checks, down.
+    Demo,
+}
+
+/// `routeagent bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Packet-filter programming: routeagent vs nft -f vs per-entry nft vs iptables-restore.
+    Filter {
+        /// CIDRs in the set.
+        #[arg(long, default_value_t = 10_000)]
+        cidrs: usize,
+        /// Runs (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Agent convergence with N remote clusters of 4 CIDRs each.
+    Reconcile {
+        /// Remote clusters.
+        #[arg(long, default_value_t = 1000)]
+        remote_clusters: usize,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}

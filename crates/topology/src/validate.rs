@@ -1,0 +1,269 @@
+//! The rules a parsed topology must satisfy. Each error names the field
+//! path (`remoteClusters[1].subnets[0]`) and what to write instead.
+//! Checks run in file order; the first violation is returned.
+
+use crate::{Endpoint, Result, Topology, TopologyError};
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Smallest MTU accepted (the IPv4 minimum datagram every host must take).
+pub const MIN_MTU: u32 = 576;
+/// Largest MTU accepted.
+pub const MAX_MTU: u32 = 65535;
+/// Smallest fixed MSS accepted (576 - 40).
+pub const MIN_MSS: u16 = 536;
+/// Largest VXLAN network identifier (24 bits).
+pub const MAX_VNI: u32 = 16_777_215;
+/// Longest interface name (IFNAMSIZ - 1).
+pub const MAX_IFNAME_LEN: usize = 15;
+
+fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
+    Err(TopologyError::invalid(path, message))
+}
+
+/// Checks `t`; see the module doc.
+pub fn validate(t: &Topology) -> Result<()> {
+    let c = &t.cluster;
+    cluster_id("cluster.id", &c.id)?;
+    if c.cluster_cidrs.is_empty() {
+        return err(
+            "cluster.clusterCIDRs",
+            "is empty; list the cluster's pod network CIDR(s), e.g. [10.244.0.0/16]",
+        );
+    }
+    // Every CIDR with its path and owner, for the overlap checks.
+    let mut owned: Vec<(String, &str, IpNet)> = Vec::new();
+    for (field, list) in [
+        ("clusterCIDRs", &c.cluster_cidrs),
+        ("serviceCIDRs", &c.service_cidrs),
+    ] {
+        for (i, n) in list.iter().enumerate() {
+            let path = format!("cluster.{field}[{i}]");
+            host_bits(&path, n)?;
+            overlap(&owned, &path, &c.id, n)?;
+            owned.push((path, &c.id, *n));
+        }
+    }
+    nodes(t)?;
+    gateways(t)?;
+    let mut ids: BTreeMap<&str, String> = BTreeMap::new();
+    ids.insert(&c.id, "cluster.id".into());
+    let mut cable_ips: BTreeMap<IpAddr, String> = BTreeMap::new();
+    if let Some(g) = t.active_gateway() {
+        cable_ips.insert(g.cable_ip(), "cluster.gateways[0]".into());
+    }
+    for (i, r) in t.remote_clusters.iter().enumerate() {
+        let base = format!("remoteClusters[{i}]");
+        cluster_id(&format!("{base}.id"), &r.id)?;
+        if let Some(prev) = ids.insert(&r.id, format!("{base}.id")) {
+            return err(
+                format!("{base}.id"),
+                format!(
+                    "cluster id {:?} is already used by {prev}; cluster ids must be unique",
+                    r.id
+                ),
+            );
+        }
+        if r.subnets.is_empty() {
+            return err(
+                format!("{base}.subnets"),
+                "is empty; list the remote cluster's pod and service CIDRs",
+            );
+        }
+        for (j, n) in r.subnets.iter().enumerate() {
+            let path = format!("{base}.subnets[{j}]");
+            host_bits(&path, n)?;
+            overlap(&owned, &path, &r.id, n)?;
+            owned.push((path, &r.id, *n));
+        }
+        endpoint_ips(&format!("{base}.gateway"), &r.gateway)?;
+        let ip = r.gateway.cable_ip();
+        if let Some(prev) = cable_ips.insert(ip, format!("{base}.gateway")) {
+            return err(
+                format!("{base}.gateway"),
+                format!("cable address {ip} (publicIP, else privateIP) is also {prev}'s; each gateway needs its own"),
+            );
+        }
+    }
+    tunables(t)
+}
+
+/// Cluster ids are DNS-1123 labels, as Submariner requires.
+fn cluster_id(path: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 63
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        && !id.starts_with('-')
+        && !id.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        err(path, format!("{id:?} is not a valid cluster id; use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. cluster-a)"))
+    }
+}
+
+fn host_bits(path: &str, n: &IpNet) -> Result<()> {
+    if n.addr() != n.network() {
+        return err(
+            path,
+            format!("\"{n}\" has host bits set; write \"{}\"", n.trunc()),
+        );
+    }
+    Ok(())
+}
+
+fn overlap(owned: &[(String, &str, IpNet)], path: &str, owner: &str, n: &IpNet) -> Result<()> {
+    for (p, o, m) in owned {
+        if m.contains(n) || n.contains(m) {
+            let what = if *o == owner {
+                "CIDRs of one cluster must not overlap; remove or merge one".to_string()
+            } else {
+                format!("clusters {o:?} and {owner:?} overlap, so traffic between them cannot be routed; change one of them (or use Globalnet, which this agent does not implement)")
+            };
+            return err(path, format!("\"{n}\" overlaps {p} \"{m}\": {what}"));
+        }
+    }
+    Ok(())
+}
+
+/// vx-submariner addresses are derived from IPv4 node addresses
+/// (240.b.c.d), so nodes and gateways must be IPv4 unicast.
+fn ipv4_unicast(path: &str, ip: &IpAddr) -> Result<()> {
+    match ip {
+        IpAddr::V4(v4)
+            if !v4.is_unspecified()
+                && !v4.is_loopback()
+                && !v4.is_multicast()
+                && !v4.is_broadcast() =>
+        {
+            Ok(())
+        }
+        IpAddr::V4(_) => err(path, format!("{ip} is not a unicast address; use the node's InternalIP")),
+        IpAddr::V6(_) => err(path, format!("{ip} is IPv6; tunnel endpoints must be IPv4 (the tunnel addresses 240.x/241.x are derived from them)")),
+    }
+}
+
+fn endpoint_ips(path: &str, e: &Endpoint) -> Result<()> {
+    if e.hostname.is_empty() {
+        return err(format!("{path}.hostname"), "is empty; write the gateway node's name");
+    }
+    ipv4_unicast(&format!("{path}.privateIP"), &e.private_ip)?;
+    if let Some(p) = &e.public_ip {
+        ipv4_unicast(&format!("{path}.publicIP"), p)?;
+    }
+    Ok(())
+}
+
+fn nodes(t: &Topology) -> Result<()> {
+    let nodes = &t.cluster.nodes;
+    if nodes.is_empty() {
+        return err("cluster.nodes", "is empty; list every node with its name and ip");
+    }
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut ips: BTreeMap<IpAddr, usize> = BTreeMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let path = format!("cluster.nodes[{i}]");
+        if n.name.is_empty() {
+            return err(format!("{path}.name"), "is empty; write the node's name (NODE_NAME)");
+        }
+        if let Some(j) = names.insert(&n.name, i) {
+            return err(
+                format!("{path}.name"),
+                format!("node name {:?} is also cluster.nodes[{j}]'s; node names must be unique", n.name),
+            );
+        }
+        ipv4_unicast(&format!("{path}.ip"), &n.ip)?;
+        if let Some(j) = ips.insert(n.ip, i) {
+            return err(
+                format!("{path}.ip"),
+                format!("{} is also cluster.nodes[{j}]'s ip; node IPs must be unique", n.ip),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn gateways(t: &Topology) -> Result<()> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, g) in t.cluster.gateways.iter().enumerate() {
+        let path = format!("cluster.gateways[{i}]");
+        endpoint_ips(&path, g)?;
+        let Ok(node) = t.node(&g.hostname) else {
+            let known: Vec<&str> = t.cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+            return err(
+                format!("{path}.hostname"),
+                format!("{:?} is not in cluster.nodes (known: {}); a gateway must be one of the cluster's nodes", g.hostname, known.join(", ")),
+            );
+        };
+        if node.ip != g.private_ip {
+            return err(
+                format!("{path}.privateIP"),
+                format!("{} is not node {:?}'s ip {}; write {}", g.private_ip, node.name, node.ip, node.ip),
+            );
+        }
+        if let Some(j) = seen.insert(&g.hostname, i) {
+            return err(
+                format!("{path}.hostname"),
+                format!("{:?} is also cluster.gateways[{j}]; list each gateway once", g.hostname),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn tunables(t: &Topology) -> Result<()> {
+    let u = &t.tunables;
+    for (field, vni) in [("vxlanVNI", u.vxlan_vni), ("cableVNI", u.cable_vni)] {
+        if !(1..=MAX_VNI).contains(&vni) {
+            return err(
+                format!("tunables.{field}"),
+                format!("{vni} is out of range; a VNI is 1 to {MAX_VNI}"),
+            );
+        }
+    }
+    for (field, port) in [("vxlanPort", u.vxlan_port), ("cablePort", u.cable_port)] {
+        if port == 0 {
+            return err(format!("tunables.{field}"), "is 0; use a UDP port from 1 to 65535");
+        }
+    }
+    if u.vxlan_port == u.cable_port && u.vxlan_vni == u.cable_vni {
+        return err(
+            "tunables.cableVNI",
+            format!("vx-submariner and the cable would both be VNI {} on UDP port {}; change cableVNI or cablePort", u.cable_vni, u.cable_port),
+        );
+    }
+    if let Some(mtu) = u.mtu {
+        if !(MIN_MTU..=MAX_MTU).contains(&mtu) {
+            return err(
+                "tunables.mtu",
+                format!("{mtu} is out of range; use {MIN_MTU} to {MAX_MTU}, or null for uplink MTU - 50"),
+            );
+        }
+    }
+    if let Some(mss) = u.mss {
+        if mss < MIN_MSS {
+            return err(
+                "tunables.mss",
+                format!("{mss} is below {MIN_MSS}; use at least {MIN_MSS}, or null to clamp to the route MTU"),
+            );
+        }
+    }
+    if u.resync_period_seconds == 0 {
+        return err("tunables.resyncPeriodSeconds", "is 0; use at least 1 (default 30)");
+    }
+    if let Some(name) = &u.cni_interface {
+        if name.is_empty()
+            || name.len() > MAX_IFNAME_LEN
+            || name.contains(|ch: char| ch == '/' || ch == ':' || ch == '"' || ch.is_whitespace() || ch.is_control())
+        {
+            return err(
+                "tunables.cniInterface",
+                format!("{name:?} is not an interface name; use 1 to {MAX_IFNAME_LEN} bytes without '/', ':', quotes or spaces, or null to discover it"),
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, kernel tests in throwaway network namespaces,
+# and the lab's end-to-end tests. Installs what it needs first (Debian 12, root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+echo "== building (release)"
+cargo build --release --workspace --all-targets
+echo "== testing"
+# Kernel and lab tests share the machine's CPUs and create namespaces; two at a time.
+cargo test --release --workspace -- --test-threads=2
