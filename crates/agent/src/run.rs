@@ -155,19 +155,13 @@ pub async fn run(
         next = None;
         resync_at = Instant::now() + opts.resync;
         let update = source.borrow_and_update().clone();
-        {
+        let Some(topo) = update.topology.clone() else {
             let mut s = status.write().unwrap_or_else(|p| p.into_inner());
             s.config_digest = update.digest.clone();
-            s.errors.clear();
-            if let Some(e) = &update.error {
-                s.errors.push(e.clone());
-                s.counters.topology_errors += 1;
-            }
-        }
-        let Some(topo) = update.topology else {
-            let mut s = status.write().unwrap_or_else(|p| p.into_inner());
             s.ready = false;
             s.converged = false;
+            s.errors = update.error.iter().cloned().collect();
+            s.counters.topology_errors += u64::from(update.error.is_some());
             s.not_ready_reason = Some(update.error.unwrap_or_else(|| "no topology yet".into()));
             continue;
         };
@@ -180,7 +174,14 @@ pub async fn run(
             next = Some((Trigger::Retry, Instant::now() + backoff));
             backoff = (backoff * 2).min(opts.max_backoff);
         }
+        // Publish digest, outcome and role together: a reader never sees the
+        // new digest next to the previous pass's result.
         let mut s = status.write().unwrap_or_else(|p| p.into_inner());
+        s.config_digest = update.digest.clone();
+        s.errors = update.error.iter().cloned().collect();
+        if update.error.is_some() {
+            s.counters.topology_errors += 1;
+        }
         s.role = outcome.role.to_string();
         s.cluster = topo.cluster.id.clone();
         s.remote_clusters = topo.remote_clusters.iter().map(|r| r.id.clone()).collect();

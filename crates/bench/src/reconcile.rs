@@ -14,7 +14,7 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// The figures.
@@ -36,11 +36,31 @@ pub struct ReconcileReport {
 
 impl fmt::Display for ReconcileReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "reconcile benchmark: gateway node, {} remote clusters, {} remote CIDRs", self.remote_clusters, self.remote_cidrs)?;
-        writeln!(f, "  converge_ms          {:>9.1}  (process start to converged)", self.converge_ms)?;
-        writeln!(f, "  one_change_ms        {:>9.1}  (one remote cluster added, wall time)", self.one_change_ms)?;
-        writeln!(f, "  one_change_pass_ms   {:>9.1}  (the agent's pass for it)", self.one_change_pass_ms)?;
-        write!(f, "  rss_mib              {:>9.1}  (peak resident set of the agent)", self.rss_mib)
+        writeln!(
+            f,
+            "reconcile benchmark: gateway node, {} remote clusters, {} remote CIDRs",
+            self.remote_clusters, self.remote_cidrs
+        )?;
+        writeln!(
+            f,
+            "  converge_ms          {:>9.1}  (process start to converged)",
+            self.converge_ms
+        )?;
+        writeln!(
+            f,
+            "  one_change_ms        {:>9.1}  (one remote cluster added, wall time)",
+            self.one_change_ms
+        )?;
+        writeln!(
+            f,
+            "  one_change_pass_ms   {:>9.1}  (the agent's pass for it)",
+            self.one_change_pass_ms
+        )?;
+        write!(
+            f,
+            "  rss_mib              {:>9.1}  (peak resident set of the agent)",
+            self.rss_mib
+        )
     }
 }
 
@@ -67,7 +87,8 @@ fn get_status(ns: &NetNs, port: u16) -> Option<serde_json::Value> {
     ns.run(|| {
         let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+        s.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+            .ok()?;
         let mut body = String::new();
         s.read_to_string(&mut body).ok()?;
         let json = body.split("\r\n\r\n").nth(1)?;
@@ -75,7 +96,13 @@ fn get_status(ns: &NetNs, port: u16) -> Option<serde_json::Value> {
     })
 }
 
-fn wait_converged(ns: &NetNs, port: u16, digest: &str, child: &mut Child, timeout: Duration) -> Result<(Duration, serde_json::Value)> {
+fn wait_converged(
+    ns: &NetNs,
+    port: u16,
+    digest: &str,
+    child: &mut Child,
+    timeout: Duration,
+) -> Result<(Duration, serde_json::Value)> {
     let start = Instant::now();
     loop {
         if let Some(s) = get_status(ns, port) {
@@ -87,7 +114,11 @@ fn wait_converged(ns: &NetNs, port: u16, digest: &str, child: &mut Child, timeou
             return Err(format!("the agent exited with {code}").into());
         }
         if start.elapsed() > timeout {
-            return Err(format!("the agent did not converge within {timeout:?}: {:?}", get_status(ns, port)).into());
+            return Err(format!(
+                "the agent did not converge within {timeout:?}: {:?}",
+                get_status(ns, port)
+            )
+            .into());
         }
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -116,28 +147,58 @@ pub fn run(agent: &Path, remote_clusters: usize) -> Result<ReconcileReport> {
     let start = Instant::now();
     let mut child = ns
         .cmd(agent.to_str().ok_or("agent path is not UTF-8")?)
-        .args(["run", "--config", file.to_str().unwrap_or_default(), "--node", "gw", "--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
+        .args([
+            "run",
+            "--config",
+            file.to_str().unwrap_or_default(),
+            "--node",
+            "gw",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--state-dir",
+        ])
         .arg(dir.join("state"))
         .env("ROUTEAGENT_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
     let result = (|| -> Result<ReconcileReport> {
-        wait_converged(&ns, port, &digest(text.as_bytes()), &mut child, Duration::from_secs(60))?;
+        wait_converged(
+            &ns,
+            port,
+            &digest(text.as_bytes()),
+            &mut child,
+            Duration::from_secs(60),
+        )?;
         let converge_ms = start.elapsed().as_secs_f64() * 1e3;
         let more = topology(remote_clusters + 1);
         let t = Instant::now();
         std::fs::write(&file, &more)?;
-        let (_, status) = wait_converged(&ns, port, &digest(more.as_bytes()), &mut child, Duration::from_secs(30))?;
+        let (_, status) = wait_converged(
+            &ns,
+            port,
+            &digest(more.as_bytes()),
+            &mut child,
+            Duration::from_secs(30),
+        )?;
         let one_change_ms = t.elapsed().as_secs_f64() * 1e3;
-        let one_change_pass_ms = status["last_apply"]["duration_ms"].as_f64().unwrap_or(f64::NAN);
+        let one_change_pass_ms = status["last_apply"]["duration_ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
         let rss_kib: f64 = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?
             .lines()
             .find(|l| l.starts_with("VmHWM:"))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .ok_or("no VmHWM in /proc/PID/status")?;
-        Ok(ReconcileReport { remote_clusters, remote_cidrs: remote_clusters * 4, converge_ms, one_change_ms, one_change_pass_ms, rss_mib: rss_kib / 1024.0 })
+        Ok(ReconcileReport {
+            remote_clusters,
+            remote_cidrs: remote_clusters * 4,
+            converge_ms,
+            one_change_ms,
+            one_change_pass_ms,
+            rss_mib: rss_kib / 1024.0,
+        })
     })();
     let _ = child.kill();
     let _ = child.wait();

@@ -102,7 +102,9 @@ pub struct Constructs {
     pub masquerade: bool,
     /// Rule comments.
     pub comments: bool,
-    /// Interval sets (else one rule per prefix).
+    /// The plan may use named sets: nftables interval sets, or on the
+    /// iptables backend ipsets (or sets the backend expands itself). Off:
+    /// the plan writes one rule per prefix.
     pub interval_sets: bool,
     /// IPv6 rules.
     pub ipv6: bool,
@@ -196,6 +198,20 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
                 fix: None,
             },
         );
+        // Named sets reach the iptables backend as sets: ipsets, or expanded
+        // into one rule per prefix by the backend itself.
+        features.insert(
+            Feature::IntervalSets,
+            FeatureState {
+                enabled: true,
+                reason: Some(if caps.has(Feature::Ipset) {
+                    "provided as ipset hash:net sets by the iptables backend".into()
+                } else {
+                    "expanded into one rule per prefix by the iptables backend (no ipset)".into()
+                }),
+                fix: None,
+            },
+        );
     }
     let has = |f: Feature| features.get(&f).is_some_and(|s| s.enabled);
     let layout = if nft && has(Feature::InetNat) {
@@ -209,9 +225,15 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
             feature: Feature::Nftables,
             reason: format!(
                 "{}: the agent programs the same rules with {backend} instead",
-                nft_state.reason.clone().unwrap_or_else(|| "nf_tables unavailable".into())
+                nft_state
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "nf_tables unavailable".into())
             ),
-            fix: nft_state.fix.clone().unwrap_or_else(|| fix_for(Feature::Nftables)),
+            fix: nft_state
+                .fix
+                .clone()
+                .unwrap_or_else(|| fix_for(Feature::Nftables)),
         });
     }
     for f in [
@@ -251,7 +273,7 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
         self_snat: has(Feature::SelfSnat),
         masquerade: has(Feature::Masquerade),
         comments: has(Feature::Comments),
-        interval_sets: nft && has(Feature::IntervalSets),
+        interval_sets: has(Feature::IntervalSets),
         ipv6: has(Feature::Ipv6),
         ipset: !nft && has(Feature::Ipset),
         mark: has(Feature::Mark),

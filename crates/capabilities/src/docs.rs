@@ -40,7 +40,9 @@ pub fn requirements_markdown() -> String {
             r.feature,
             r.min_kernel.unwrap_or("-"),
             config,
-            r.package.map(|p| format!("`{p}`")).unwrap_or_else(|| "-".into()),
+            r.package
+                .map(|p| format!("`{p}`"))
+                .unwrap_or_else(|| "-".into()),
             r.without
         );
     }

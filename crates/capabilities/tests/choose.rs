@@ -41,8 +41,11 @@ fn nftables_missing_falls_back_to_the_hosts_iptables_variant_with_the_reason() {
         assert!(d.reason.contains(want.name()), "{}", d.reason);
         assert!(!d.fix.is_empty());
         assert_eq!(k.layout, TableLayout::Split);
-        assert!(k.ipset, "ipset is used by the iptables backend when present");
-        assert!(!k.interval_sets);
+        assert!(
+            k.ipset,
+            "ipset is used by the iptables backend when present"
+        );
+        assert!(k.interval_sets, "sets reach the iptables backend as ipsets");
     }
 }
 
@@ -51,7 +54,10 @@ fn legacy_host_without_legacy_tool_uses_iptables_nft() {
     let mut c = host(Some(IptablesVariant::Legacy));
     c.assume_missing(Feature::Nftables);
     c.assume_missing(Feature::IptablesLegacy);
-    assert_eq!(choose(&c, Req::Auto).unwrap().backend, BackendKind::IptablesNft);
+    assert_eq!(
+        choose(&c, Req::Auto).unwrap().backend,
+        BackendKind::IptablesNft
+    );
 }
 
 #[test]
@@ -68,14 +74,20 @@ fn explicit_requests_that_cannot_be_met_are_not_ready() {
     let e = choose(&c, Req::Iptables).unwrap_err();
     assert!(e.reason.contains("iptables was requested"), "{e}");
     // but auto still works on nftables
-    assert_eq!(choose(&c, Req::Auto).unwrap().backend, BackendKind::Nftables);
+    assert_eq!(
+        choose(&c, Req::Auto).unwrap().backend,
+        BackendKind::Nftables
+    );
 }
 
 #[test]
 fn explicit_iptables_is_honoured_without_an_nftables_degradation() {
     let k = choose(&host(Some(IptablesVariant::Legacy)), Req::Iptables).unwrap();
     assert_eq!(k.backend, BackendKind::IptablesLegacy);
-    assert!(k.degradations.iter().all(|d| d.feature != Feature::Nftables));
+    assert!(k
+        .degradations
+        .iter()
+        .all(|d| d.feature != Feature::Nftables));
 }
 
 /// The features whose absence changes what the nftables backend programs.
@@ -106,7 +118,12 @@ fn every_single_assumed_missing_feature_is_reported() {
             let d = d.unwrap_or_else(|| panic!("{f}: no degradation in {:?}", k.degradations));
             assert!(!d.reason.is_empty() && !d.fix.is_empty(), "{d:?}");
             assert!(d.fix.contains(&format!("--assume-missing {f}")), "{d:?}");
-            assert_eq!(k.degradations.len(), 1, "{f}: only its own: {:?}", k.degradations);
+            assert_eq!(
+                k.degradations.len(),
+                1,
+                "{f}: only its own: {:?}",
+                k.degradations
+            );
         } else {
             // iptables-nft, iptables-legacy, ipset: fallback tools only.
             assert!(d.is_none(), "{f}: {:?}", k.degradations);
@@ -131,7 +148,12 @@ fn ipset_missing_on_the_iptables_backend_is_a_degradation() {
     c.assume_missing(Feature::Ipset);
     let k = choose(&c, Req::Auto).unwrap();
     assert!(!k.ipset);
+    assert!(k.interval_sets, "the backend expands sets itself");
     assert!(k.degradations.iter().any(|d| d.feature == Feature::Ipset));
+    assert!(k
+        .degradations
+        .iter()
+        .all(|d| d.feature != Feature::IntervalSets));
 }
 
 #[test]

@@ -1,1 +1,73 @@
-//! hostnet (being written).
+//! Programs the host objects of a [`plan::HostPlan`] over rtnetlink and
+//! /proc/sys, touching only what the agent owns: its links
+//! (`plan::host::ownership::LINKS`), addresses and FDB entries on them,
+//! routes with protocol 166 in any table, rules with protocol 166 (or the
+//! priorities/tables of older versions), and the sysctls it changed
+//! (journaled, restored on uninstall). The packet filter is not here: the
+//! agent applies it through a `packetfilter::Backend`.
+//!
+//! # Layout
+//! - [`Host`] (`host.rs`): the rtnetlink connection and sysctl journal;
+//!   [`Host::converge`] applies a plan idempotently, [`Host::remove_all`]
+//!   removes everything owned.
+//! - [`links`], [`addresses`], [`fdb`], [`routes`], [`rules`]: one folder per
+//!   kernel object, one file per verb (`list`, `add`/`append`/`replace`,
+//!   `del`, `set`, `ensure`); each function names the `ip`/`bridge` command
+//!   it equals.
+//! - [`sysctl`]: `sysctl -n`/`-w` through /proc/sys and the
+//!   [`SysctlJournal`] of original values.
+//! - [`facts`]: uplink / CNI / public interface discovery for the planner.
+//! - [`monitor`]: `ip monitor`, filtered to the agent's objects, for quick
+//!   repair of external changes.
+//! - [`mod@snapshot`]: a comparable picture of the namespace and its diff.
+//! - [`ConvergeReport`] (`report.rs`) and [`Error`] (`error.rs`).
+//!
+//! Every function acts on the network namespace of the thread that created
+//! the [`Host`] (netlink) or that calls it (/proc/sys).
+
+pub mod addresses;
+mod error;
+pub mod facts;
+pub mod fdb;
+mod host;
+pub mod links;
+pub mod monitor;
+mod netlink;
+mod report;
+pub mod routes;
+pub mod rules;
+pub mod snapshot;
+pub mod sysctl;
+
+pub use error::{Error, Result};
+pub use facts::discover;
+pub use host::Host;
+pub use monitor::{watch, Event, Monitor};
+pub use report::{Changes, ConvergeReport, Outcome};
+pub use snapshot::{diff, snapshot, HostSnapshot};
+pub use sysctl::{ensure_sysctls, restore, SysctlJournal};
+
+impl Host {
+    /// [`facts::discover_with`] on this host's connection.
+    pub async fn discover(
+        &self,
+        node_ip: std::net::IpAddr,
+        cluster_cidrs: &[ipnet::IpNet],
+        cni_override: Option<&str>,
+        public_ip: Option<std::net::IpAddr>,
+    ) -> Result<plan::HostFacts> {
+        facts::discover_with(
+            self.handle(),
+            node_ip,
+            cluster_cidrs,
+            cni_override,
+            public_ip,
+        )
+        .await
+    }
+
+    /// [`snapshot::snapshot_with`] on this host's connection.
+    pub async fn snapshot(&self, sysctl_keys: &[&str]) -> Result<HostSnapshot> {
+        snapshot::snapshot_with(self.handle(), sysctl_keys).await
+    }
+}

@@ -45,7 +45,11 @@ impl From<rtnetlink::Error> for NlError {
 
 /// Sends one request with `NLM_F_REQUEST | NLM_F_ACK | extra_flags` and
 /// waits for the kernel's ack (an error payload with code 0).
-pub(crate) async fn ack(handle: &Handle, msg: RouteNetlinkMessage, extra_flags: u16) -> Result<(), NlError> {
+pub(crate) async fn ack(
+    handle: &Handle,
+    msg: RouteNetlinkMessage,
+    extra_flags: u16,
+) -> Result<(), NlError> {
     let mut req = NetlinkMessage::from(msg);
     req.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
     let mut handle = handle.clone();
@@ -61,7 +65,10 @@ pub(crate) async fn ack(handle: &Handle, msg: RouteNetlinkMessage, extra_flags: 
 }
 
 /// Sends a dump request and collects every inner message of the reply.
-pub(crate) async fn dump(handle: &Handle, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>, NlError> {
+pub(crate) async fn dump(
+    handle: &Handle,
+    msg: RouteNetlinkMessage,
+) -> Result<Vec<RouteNetlinkMessage>, NlError> {
     let mut req = NetlinkMessage::from(msg);
     req.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     let mut handle = handle.clone();

@@ -75,10 +75,17 @@ pub struct ConvergeReport {
 impl ConvergeReport {
     /// Total number of changes made to the kernel.
     pub fn changes(&self) -> u32 {
-        [self.links, self.addresses, self.fdb, self.routes, self.rules, self.sysctls]
-            .iter()
-            .map(Changes::total)
-            .sum()
+        [
+            self.links,
+            self.addresses,
+            self.fdb,
+            self.routes,
+            self.rules,
+            self.sysctls,
+        ]
+        .iter()
+        .map(Changes::total)
+        .sum()
     }
 
     /// True when nothing was changed and nothing failed: the host already
@@ -87,9 +94,18 @@ impl ConvergeReport {
         self.changes() == 0 && self.errors.is_empty()
     }
 
+    /// The errors as sentences (for a status field or a log line).
+    pub fn error_messages(&self) -> Vec<String> {
+        self.errors.iter().map(ToString::to_string).collect()
+    }
+
     /// Records the result of one object's step: counts an outcome or keeps
     /// the error.
-    pub(crate) fn note(&mut self, kind: fn(&mut ConvergeReport) -> &mut Changes, r: Result<Outcome, Error>) {
+    pub(crate) fn note(
+        &mut self,
+        kind: fn(&mut ConvergeReport) -> &mut Changes,
+        r: Result<Outcome, Error>,
+    ) {
         match r {
             Ok(o) => kind(self).record(o),
             Err(e) => self.errors.push(e),

@@ -1,1 +1,33 @@
-//! kube-source (being written).
+//! The Kubernetes source of routeagent: a drop-in for Submariner's route
+//! agent DaemonSet. It watches Submariner's `Endpoint`s and the cluster's
+//! `Node`s, builds the same [`topology::Topology`] the file source reads,
+//! writes one `RouteAgent` status per node, and health-checks the remote
+//! gateways.
+//!
+//! # Layout
+//! - [`config`]: [`KubeConfig`] from Submariner's variables (`SUBMARINER_*`,
+//!   `NODE_NAME`); errors name the variable and the fix.
+//! - [`crd`]: `submariner.io/v1` `Endpoint` and `RouteAgent` types with
+//!   Submariner's JSON field names.
+//! - [`build`]: the pure [`build_topology`] (gateway detection, newest
+//!   Endpoint per remote cluster, bad objects skipped and named).
+//! - [`source`]: [`start`]: watchers + reflector stores -> [`SourceState`]
+//!   snapshots on a `tokio::sync::watch` channel; backoff, resume, grace.
+//! - [`status`]: [`StatusWriter`]: this node's `RouteAgent` status.
+//! - [`health`]: [`health::HealthChecker`]: ICMP pings to remote gateways,
+//!   results for the status and `/metrics`.
+
+pub mod build;
+pub mod config;
+pub mod crd;
+pub mod health;
+pub mod source;
+pub mod status;
+
+pub use build::{build_topology, BuildError, Built, Skipped};
+pub use config::{ConfigError, HealthCheckConfig, KubeConfig};
+pub use source::{start, SourceState};
+pub use status::{AgentReport, RemoteHealth, StatusError, StatusWriter};
+
+#[cfg(test)]
+mod build_tests;

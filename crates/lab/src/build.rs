@@ -10,9 +10,11 @@ use crate::Result;
 pub const POD_MTU: u32 = 1400;
 
 /// Sysctls set on every node namespace before anything else
-/// (`sysctl -w`); loose rp_filter as systemd ships it.
+/// (`sysctl -w`): forwarding; loose rp_filter as systemd ships it; no IPv6
+/// duplicate address detection, so link-local addresses and their routes
+/// exist at once (and snapshots taken right after the build are settled).
 pub const NODE_SYSCTLS: &str = "net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=2 \
-net.ipv4.conf.default.rp_filter=2";
+net.ipv4.conf.default.rp_filter=2 net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0";
 
 /// The CNI-like table of a node of `cluster`, as `nft list table ip
 /// cni-like` prints it: masquerade pod traffic leaving the cluster CIDR

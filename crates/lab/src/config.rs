@@ -66,14 +66,14 @@ impl LabConfig {
             )));
         }
         let ok = !self.prefix.is_empty()
-            && self.prefix.len() <= 12
+            && self.prefix.len() <= 16
             && self
                 .prefix
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
             return Err(LabError::Config(format!(
-                "prefix {:?}: use 1 to 12 characters of a-z, 0-9 and -",
+                "prefix {:?}: use 1 to 16 characters of a-z, 0-9 and -",
                 self.prefix
             )));
         }

@@ -99,10 +99,7 @@ pub fn create(name: &str) -> Result<()> {
 /// `PREFIX-ul`, `PREFIX-<l>br`, `PREFIX-<l><i>` or `PREFIX-<l><i>p`
 /// (never another prefix's, nor anything else on the machine).
 pub fn is_lab_namespace(prefix: &str, name: &str) -> bool {
-    let Some(rest) = name
-        .strip_prefix(prefix)
-        .and_then(|r| r.strip_prefix('-'))
-    else {
+    let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
         return false;
     };
     if rest == "ul" {
@@ -151,6 +148,26 @@ pub fn delete_all(prefix: &str) -> Result<()> {
     }
 }
 
+/// `ip netns exec NS PROGRAM ARGS...` whatever its exit status:
+/// (exit code, stdout, stderr).
+pub fn exec_any(ns: &str, program: &str, args: &[&str]) -> Result<(i32, String, String)> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, program])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| LabError::Command {
+            ns: ns.to_string(),
+            command: format!("{program} {}", args.join(" ")),
+            stderr: e.to_string(),
+        })?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_lab_namespace;
@@ -160,7 +177,16 @@ mod tests {
         for n in ["ra-ul", "ra-abr", "ra-a1", "ra-a12p", "ra-i3"] {
             assert!(is_lab_namespace("ra", n), "{n}");
         }
-        for n in ["ra-nftexp", "ra2-a1", "ra-a", "ra-ap", "ra-z1", "rab-ul", "ra-ulx", "ra-"] {
+        for n in [
+            "ra-nftexp",
+            "ra2-a1",
+            "ra-a",
+            "ra-ap",
+            "ra-z1",
+            "rab-ul",
+            "ra-ulx",
+            "ra-",
+        ] {
             assert!(!is_lab_namespace("ra", n), "{n}");
         }
     }

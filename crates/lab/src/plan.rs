@@ -201,7 +201,10 @@ mod tests {
         let p = Plan::new("t", 2, 3);
         let y = p.topology_yaml(1, &[1, 0], &["mtu: 1300".into()]);
         assert!(y.contains("  id: cluster-b\n"), "{y}");
-        assert!(y.contains("hostname: b1, privateIP: 10.2.0.1, publicIP: 192.168.50.21"), "{y}");
+        assert!(
+            y.contains("hostname: b1, privateIP: 10.2.0.1, publicIP: 192.168.50.21"),
+            "{y}"
+        );
         assert!(y.contains("  - id: cluster-a\n    subnets: [10.244.0.0/16, 10.96.0.0/16]\n    gateway: {hostname: a2, privateIP: 10.1.0.2, publicIP: 192.168.50.12, healthCheckIP: 10.244.2.1}"), "{y}");
         assert!(y.ends_with("tunables: {mtu: 1300}\n"), "{y}");
     }

@@ -15,9 +15,12 @@ pub const MAX_CHAIN: usize = 28;
 pub const MAX_SET: usize = 30;
 
 /// The iptables chain for model chain `name`: `RA-` + upper-cased name,
-/// cut to 28 characters (`forward` -> `RA-FORWARD`).
+/// cut to 28 characters (`forward` -> `RA-FORWARD`); a name that already
+/// starts with `ra-` is not prefixed twice (`ra-mss` -> `RA-MSS`).
 pub fn chain(name: &str) -> String {
-    cut(format!("{PREFIX}{}", name.to_ascii_uppercase()), MAX_CHAIN)
+    let up = name.to_ascii_uppercase();
+    let base = up.strip_prefix(PREFIX).unwrap_or(&up);
+    cut(format!("{PREFIX}{base}"), MAX_CHAIN)
 }
 
 /// The ipset for model set `name` of IP version `v` (`RA-REMOTE`,
@@ -90,25 +93,52 @@ mod tests {
     use ruleset::Policy;
 
     fn b(ty: ChainType, hook: Hook, p: Priority) -> BaseChain {
-        BaseChain { ty, hook, priority: p, policy: Policy::Accept }
+        BaseChain {
+            ty,
+            hook,
+            priority: p,
+            policy: Policy::Accept,
+        }
     }
 
     #[test]
     fn base_chains_map_to_the_iptables_tables() {
         use ChainType::*;
         use Hook::*;
-        assert_eq!(builtin(&b(Filter, Forward, Priority(-10))), (XtTable::Filter, "FORWARD"));
-        assert_eq!(builtin(&b(Filter, Input, Priority::FILTER)), (XtTable::Filter, "INPUT"));
-        assert_eq!(builtin(&b(Filter, Postrouting, Priority::MANGLE)), (XtTable::Mangle, "POSTROUTING"));
-        assert_eq!(builtin(&b(Filter, Postrouting, Priority(-10))), (XtTable::Mangle, "POSTROUTING"));
-        assert_eq!(builtin(&b(Filter, Forward, Priority::MANGLE)), (XtTable::Mangle, "FORWARD"));
-        assert_eq!(builtin(&b(Nat, Postrouting, Priority(-110))), (XtTable::Nat, "POSTROUTING"));
-        assert_eq!(builtin(&b(Route, Output, Priority::MANGLE)), (XtTable::Mangle, "OUTPUT"));
+        assert_eq!(
+            builtin(&b(Filter, Forward, Priority(-10))),
+            (XtTable::Filter, "FORWARD")
+        );
+        assert_eq!(
+            builtin(&b(Filter, Input, Priority::FILTER)),
+            (XtTable::Filter, "INPUT")
+        );
+        assert_eq!(
+            builtin(&b(Filter, Postrouting, Priority::MANGLE)),
+            (XtTable::Mangle, "POSTROUTING")
+        );
+        assert_eq!(
+            builtin(&b(Filter, Postrouting, Priority(-10))),
+            (XtTable::Mangle, "POSTROUTING")
+        );
+        assert_eq!(
+            builtin(&b(Filter, Forward, Priority::MANGLE)),
+            (XtTable::Mangle, "FORWARD")
+        );
+        assert_eq!(
+            builtin(&b(Nat, Postrouting, Priority(-110))),
+            (XtTable::Nat, "POSTROUTING")
+        );
+        assert_eq!(
+            builtin(&b(Route, Output, Priority::MANGLE)),
+            (XtTable::Mangle, "OUTPUT")
+        );
     }
 
     #[test]
     fn names_are_prefixed_upper_cased_and_short() {
         assert_eq!(chain("postrouting-mss"), "RA-POSTROUTING-MSS");
+        assert_eq!(chain("ra-mss"), "RA-MSS");
         assert_eq!(chain(&"x".repeat(40)).len(), MAX_CHAIN);
         assert_eq!(ipset("remote", IpVersion::V4), "RA-REMOTE");
         assert_eq!(ipset("remote", IpVersion::V6), "RA6-REMOTE");

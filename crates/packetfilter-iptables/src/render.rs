@@ -7,7 +7,9 @@ use crate::names::{self, XtTable};
 use ipnet::IpNet;
 use packetfilter::{Error, Object, Result};
 use ruleset::render::RuleText;
-use ruleset::{Action, AddrField, AddrTarget, Family, IfaceDir, IpVersion, Match, Rule, RuleSet, Table};
+use ruleset::{
+    Action, AddrField, AddrTarget, Family, IfaceDir, IpVersion, Match, Rule, RuleSet, Table,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One rule line (`-A RA-X ...` without the `-A RA-X`), and the model rule
@@ -83,14 +85,24 @@ pub fn translate(rs: &RuleSet, ipset: bool, backend: &str) -> Result<XtPlan> {
             for s in &t.sets {
                 let name = names::ipset(&s.name, s.key);
                 if plan.ipsets.iter().any(|x| x.name == name) {
-                    return Err(unsupported(backend, set_obj(t, &s.name), format!("two sets map to ipset {name}; give them distinct names")));
+                    return Err(unsupported(
+                        backend,
+                        set_obj(t, &s.name),
+                        format!("two sets map to ipset {name}; give them distinct names"),
+                    ));
                 }
-                plan.ipsets.push(IpsetPlan { name, version: s.key, elements: s.elements.clone() });
+                plan.ipsets.push(IpsetPlan {
+                    name,
+                    version: s.key,
+                    elements: s.elements.clone(),
+                });
             }
         }
         let reach = contexts(t);
         for c in &t.chains {
-            let Some(ctx) = reach.get(c.name.as_str()) else { continue };
+            let Some(ctx) = reach.get(c.name.as_str()) else {
+                continue;
+            };
             let xt_name = names::chain(&c.name);
             for &(table, builtin, prio) in ctx {
                 for v in versions(t.family) {
@@ -111,7 +123,11 @@ pub fn translate(rs: &RuleSet, ipset: bool, backend: &str) -> Result<XtPlan> {
                     }
                     if c.base.is_some() {
                         if let Some(builtin) = builtin {
-                            tp.jumps.push(Jump { from: builtin, to: xt_name.clone(), priority: prio });
+                            tp.jumps.push(Jump {
+                                from: builtin,
+                                to: xt_name.clone(),
+                                priority: prio,
+                            });
                         }
                     }
                 }
@@ -138,7 +154,9 @@ fn contexts(t: &Table) -> BTreeMap<&str, Ctx> {
     for c in t.chains.iter().filter(|c| c.base.is_some()) {
         let b = c.base.unwrap();
         let (table, builtin) = names::builtin(&b);
-        out.entry(c.name.as_str()).or_default().insert((table, Some(builtin), b.priority.0));
+        out.entry(c.name.as_str())
+            .or_default()
+            .insert((table, Some(builtin), b.priority.0));
         let mut todo: Vec<&str> = vec![c.name.as_str()];
         let mut seen = BTreeSet::new();
         while let Some(n) = todo.pop() {
@@ -149,7 +167,9 @@ fn contexts(t: &Table) -> BTreeMap<&str, Ctx> {
             for r in &ch.rules {
                 if let Some(Action::Jump(to)) = &r.action {
                     if let Some(tc) = t.chain(to) {
-                        out.entry(tc.name.as_str()).or_default().insert((table, None, 0));
+                        out.entry(tc.name.as_str())
+                            .or_default()
+                            .insert((table, None, 0));
                         todo.push(tc.name.as_str());
                     }
                 }
@@ -165,29 +185,48 @@ fn rule_obj(t: &Table, chain: &str, index: usize, r: &Rule) -> Object {
         table: t.name.clone(),
         chain: chain.to_string(),
         index,
-        text: RuleText { family: t.family, rule: r }.to_string(),
+        text: RuleText {
+            family: t.family,
+            rule: r,
+        }
+        .to_string(),
     }
 }
 
 fn chain_obj(t: &Table, chain: &str) -> Object {
-    Object::Chain { family: t.family, table: t.name.clone(), name: chain.to_string() }
+    Object::Chain {
+        family: t.family,
+        table: t.name.clone(),
+        name: chain.to_string(),
+    }
 }
 
 fn set_obj(t: &Table, set: &str) -> Object {
-    Object::Set { family: t.family, table: t.name.clone(), name: set.to_string() }
+    Object::Set {
+        family: t.family,
+        table: t.name.clone(),
+        name: set.to_string(),
+    }
 }
 
 fn unsupported(backend: &str, object: Object, why: String) -> Error {
-    Error::Unsupported { backend: backend.to_string(), object, why }
+    Error::Unsupported {
+        backend: backend.to_string(),
+        object,
+        why,
+    }
 }
 
 /// The IP version a rule is restricted to, if any.
 fn rule_version(r: &Rule) -> Option<IpVersion> {
-    r.matches.iter().find_map(Match::ip_version).or(match &r.action {
-        Some(Action::Snat(a)) => Some(IpVersion::of(a)),
-        Some(Action::SnatToSource(v)) => Some(*v),
-        _ => None,
-    })
+    r.matches
+        .iter()
+        .find_map(Match::ip_version)
+        .or(match &r.action {
+            Some(Action::Snat(a)) => Some(IpVersion::of(a)),
+            Some(Action::SnatToSource(v)) => Some(*v),
+            _ => None,
+        })
 }
 
 /// An address match after set resolution.
@@ -199,7 +238,15 @@ enum Addr {
 
 /// The iptables lines for one model rule in IP version `v` (none when the
 /// rule is for the other version, or matches an empty expanded set).
-fn rule_lines(t: &Table, chain: &str, index: usize, r: &Rule, v: IpVersion, ipset: bool, backend: &str) -> Result<Vec<XtRule>> {
+fn rule_lines(
+    t: &Table,
+    chain: &str,
+    index: usize,
+    r: &Rule,
+    v: IpVersion,
+    ipset: bool,
+    backend: &str,
+) -> Result<Vec<XtRule>> {
     if rule_version(r).is_some_and(|x| x != v) {
         return Ok(vec![]);
     }
@@ -210,7 +257,13 @@ fn rule_lines(t: &Table, chain: &str, index: usize, r: &Rule, v: IpVersion, ipse
     let mut others = Vec::new();
     let self_snat = matches!(r.action, Some(Action::SnatToSource(_)));
     for m in &r.matches {
-        let Match::Addr { field, negate, target, .. } = m else {
+        let Match::Addr {
+            field,
+            negate,
+            target,
+            ..
+        } = m
+        else {
             others.push(m);
             continue;
         };
@@ -224,17 +277,21 @@ fn rule_lines(t: &Table, chain: &str, index: usize, r: &Rule, v: IpVersion, ipse
                 if *negate {
                     return Err(unsupported(backend, object, format!("`!= @{s}` needs ipset on the iptables backend (install the ipset package); a negated set cannot be expanded into one rule per prefix")));
                 }
-                let set = t.set(s).ok_or_else(|| unsupported(backend, object.clone(), format!("set @{s} does not exist")))?;
+                let set = t.set(s).ok_or_else(|| {
+                    unsupported(backend, object.clone(), format!("set @{s} does not exist"))
+                })?;
                 set.elements.iter().map(|p| Addr::Prefix(*p)).collect()
             }
         };
         variants = variants
             .into_iter()
-            .flat_map(|pre| alts.iter().map(move |a| {
-                let mut x = pre.clone();
-                x.push((*field, *negate, a.clone()));
-                x
-            }))
+            .flat_map(|pre| {
+                alts.iter().map(move |a| {
+                    let mut x = pre.clone();
+                    x.push((*field, *negate, a.clone()));
+                    x
+                })
+            })
             .collect();
     }
     let mut out = Vec::new();
@@ -242,14 +299,24 @@ fn rule_lines(t: &Table, chain: &str, index: usize, r: &Rule, v: IpVersion, ipse
         let mut a = String::new();
         for (field, negate, addr) in &addrs {
             if let Addr::Prefix(p) = addr {
-                let flag = if *field == AddrField::Saddr { "-s" } else { "-d" };
-                push(&mut a, &format!("{}{flag} {p}", if *negate { "! " } else { "" }));
+                let flag = if *field == AddrField::Saddr {
+                    "-s"
+                } else {
+                    "-d"
+                };
+                push(
+                    &mut a,
+                    &format!("{}{flag} {p}", if *negate { "! " } else { "" }),
+                );
             }
         }
         for m in &others {
             if let Match::Iface { dir, negate, name } = m {
                 let flag = if *dir == IfaceDir::In { "-i" } else { "-o" };
-                push(&mut a, &format!("{}{flag} {name}", if *negate { "! " } else { "" }));
+                push(
+                    &mut a,
+                    &format!("{}{flag} {name}", if *negate { "! " } else { "" }),
+                );
             }
         }
         let proto = others.iter().find_map(|m| match m {
@@ -272,14 +339,35 @@ fn rule_lines(t: &Table, chain: &str, index: usize, r: &Rule, v: IpVersion, ipse
             }
         }
         for m in &others {
-            if let Match::Mark { mask, value, negate } = m {
-                push(&mut a, &format!("-m mark {}--mark {value:#x}/{mask:#x}", if *negate { "! " } else { "" }));
+            if let Match::Mark {
+                mask,
+                value,
+                negate,
+            } = m
+            {
+                push(
+                    &mut a,
+                    &format!(
+                        "-m mark {}--mark {value:#x}/{mask:#x}",
+                        if *negate { "! " } else { "" }
+                    ),
+                );
             }
         }
         for (field, negate, addr) in &addrs {
             if let Addr::Ipset(name) = addr {
-                let dir = if *field == AddrField::Saddr { "src" } else { "dst" };
-                push(&mut a, &format!("-m set {}--match-set {name} {dir}", if *negate { "! " } else { "" }));
+                let dir = if *field == AddrField::Saddr {
+                    "src"
+                } else {
+                    "dst"
+                };
+                push(
+                    &mut a,
+                    &format!(
+                        "-m set {}--match-set {name} {dir}",
+                        if *negate { "! " } else { "" }
+                    ),
+                );
             }
         }
         if let Some(c) = &r.comment {
@@ -293,7 +381,9 @@ fn rule_lines(t: &Table, chain: &str, index: usize, r: &Rule, v: IpVersion, ipse
                 Action::Jump(c) => format!("-j {}", names::chain(c)),
                 Action::Snat(ip) => format!("-j SNAT --to-source {ip}"),
                 Action::Masquerade => "-j MASQUERADE".to_string(),
-                Action::SetMark { mask, value } => format!("-j MARK --set-xmark {value:#x}/{mask:#x}"),
+                Action::SetMark { mask, value } => {
+                    format!("-j MARK --set-xmark {value:#x}/{mask:#x}")
+                }
                 Action::ClampMssToPmtu => "-j TCPMSS --clamp-mss-to-pmtu".to_string(),
                 Action::ClampMss(n) => format!("-j TCPMSS --set-mss {n}"),
                 Action::SnatToSource(_) => {
@@ -313,7 +403,10 @@ fn rule_lines(t: &Table, chain: &str, index: usize, r: &Rule, v: IpVersion, ipse
             };
             push(&mut a, &target);
         }
-        out.push(XtRule { args: a, object: object.clone() });
+        out.push(XtRule {
+            args: a,
+            object: object.clone(),
+        });
     }
     Ok(out)
 }

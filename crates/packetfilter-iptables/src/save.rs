@@ -21,14 +21,17 @@ impl SavedTable {
     }
     /// Rules of chain `c`.
     pub fn rules_of<'a>(&'a self, c: &'a str) -> impl Iterator<Item = &'a String> + 'a {
-        self.rules.iter().filter(move |(ch, _)| ch == c).map(|(_, l)| l)
+        self.rules
+            .iter()
+            .filter(move |(ch, _)| ch == c)
+            .map(|(_, l)| l)
     }
     /// Rules in chains that are not ours that jump to one of ours
     /// (`-A POSTROUTING -j RA-POSTROUTING`).
     pub fn jumps_to_ours(&self) -> impl Iterator<Item = &(String, String)> {
-        self.rules
-            .iter()
-            .filter(|(ch, l)| !ch.starts_with(PREFIX) && jump_target(l).is_some_and(|t| t.starts_with(PREFIX)))
+        self.rules.iter().filter(|(ch, l)| {
+            !ch.starts_with(PREFIX) && jump_target(l).is_some_and(|t| t.starts_with(PREFIX))
+        })
     }
 }
 
@@ -54,11 +57,17 @@ pub fn parse(text: &str) -> BTreeMap<String, SavedTable> {
             out.entry(t.to_string()).or_default();
         } else if let (Some(t), Some(rest)) = (&cur, line.strip_prefix(':')) {
             if let Some(name) = rest.split_whitespace().next() {
-                out.entry(t.clone()).or_default().chains.push(name.to_string());
+                out.entry(t.clone())
+                    .or_default()
+                    .chains
+                    .push(name.to_string());
             }
         } else if let (Some(t), Some(rest)) = (&cur, line.strip_prefix("-A ")) {
             if let Some(chain) = rest.split_whitespace().next() {
-                out.entry(t.clone()).or_default().rules.push((chain.to_string(), line.to_string()));
+                out.entry(t.clone())
+                    .or_default()
+                    .rules
+                    .push((chain.to_string(), line.to_string()));
             }
         } else if line == "COMMIT" {
             cur = None;
@@ -81,7 +90,16 @@ mod tests {
         assert_eq!(nat.our_chains().collect::<Vec<_>>(), vec!["RA-POST"]);
         assert_eq!(nat.rules_of("RA-POST").count(), 1);
         let j: Vec<_> = nat.jumps_to_ours().collect();
-        assert_eq!(j, vec![&("POSTROUTING".to_string(), "-A POSTROUTING -j RA-POST".to_string())]);
-        assert_eq!(jump_target("-A X -p tcp -j TCPMSS --set-mss 1300"), Some("TCPMSS"));
+        assert_eq!(
+            j,
+            vec![&(
+                "POSTROUTING".to_string(),
+                "-A POSTROUTING -j RA-POST".to_string()
+            )]
+        );
+        assert_eq!(
+            jump_target("-A X -p tcp -j TCPMSS --set-mss 1300"),
+            Some("TCPMSS")
+        );
     }
 }

@@ -61,14 +61,20 @@ impl Script {
 /// The restore file that makes the kernel hold `want` (for one IP version),
 /// given `saved` (`iptables-save` parsed). Tables absent from `want` lose
 /// our chains and jumps.
-pub fn apply_script(want: &BTreeMap<XtTable, XtTablePlan>, saved: &BTreeMap<String, SavedTable>) -> Script {
+pub fn apply_script(
+    want: &BTreeMap<XtTable, XtTablePlan>,
+    saved: &BTreeMap<String, SavedTable>,
+) -> Script {
     let mut s = Script::default();
     let empty = XtTablePlan::default();
     let none = SavedTable::default();
     for table in XtTable::ALL {
         let w = want.get(&table).unwrap_or(&empty);
         let have = saved.get(table.as_str()).unwrap_or(&none);
-        if w.chains.is_empty() && have.our_chains().next().is_none() && have.jumps_to_ours().next().is_none() {
+        if w.chains.is_empty()
+            && have.our_chains().next().is_none()
+            && have.jumps_to_ours().next().is_none()
+        {
             continue;
         }
         s.push(format!("*{}", table.as_str()), None);
@@ -78,7 +84,10 @@ pub fn apply_script(want: &BTreeMap<XtTable, XtTablePlan>, saved: &BTreeMap<Stri
         // Jumps: keep one exact copy, delete everything else that jumps to RA-.
         let mut kept: BTreeMap<(String, String), usize> = BTreeMap::new();
         for (from, line) in have.jumps_to_ours() {
-            let exact = w.jumps.iter().find(|j| *line == format!("-A {} -j {}", j.from, j.to));
+            let exact = w
+                .jumps
+                .iter()
+                .find(|j| *line == format!("-A {} -j {}", j.from, j.to));
             let key = (from.clone(), line.clone());
             let n = kept.entry(key).or_default();
             if exact.is_some() && *n == 0 {
@@ -90,14 +99,19 @@ pub fn apply_script(want: &BTreeMap<XtTable, XtTablePlan>, saved: &BTreeMap<Stri
         let mut missing: Vec<_> = w
             .jumps
             .iter()
-            .filter(|j| !kept.contains_key(&(j.from.to_string(), format!("-A {} -j {}", j.from, j.to))))
+            .filter(|j| {
+                !kept.contains_key(&(j.from.to_string(), format!("-A {} -j {}", j.from, j.to)))
+            })
             .collect();
         // Inserting at 1 in descending priority leaves them in ascending order.
         missing.sort_by_key(|j| std::cmp::Reverse(j.priority));
         for j in missing {
             s.push(format!("-I {} 1 -j {}", j.from, j.to), None);
         }
-        let stale: Vec<&String> = have.our_chains().filter(|c| !w.chains.iter().any(|(n, _)| n == *c)).collect();
+        let stale: Vec<&String> = have
+            .our_chains()
+            .filter(|c| !w.chains.iter().any(|(n, _)| n == *c))
+            .collect();
         for c in &stale {
             s.push(format!("-F {c}"), None);
         }
@@ -122,6 +136,10 @@ pub fn remove_script(saved: &BTreeMap<String, SavedTable>) -> Script {
 /// Whether `saved` holds nothing of ours.
 pub fn nothing_ours(saved: &BTreeMap<String, SavedTable>) -> bool {
     saved.values().all(|t| {
-        t.our_chains().next().is_none() && !t.rules.iter().any(|(_, l)| l.contains(&format!(" {PREFIX}")))
+        t.our_chains().next().is_none()
+            && !t
+                .rules
+                .iter()
+                .any(|(_, l)| l.contains(&format!(" {PREFIX}")))
     })
 }

@@ -31,7 +31,6 @@ pub(crate) struct Batch {
     first_seq: u32,
     next_seq: u32,
     objects: Vec<Object>,
-    ended: bool,
 }
 
 impl Batch {
@@ -42,7 +41,6 @@ impl Batch {
             first_seq,
             next_seq: first_seq,
             objects: Vec::new(),
-            ended: false,
         };
         b.emit(
             NetfilterProtoFamily::Unspec,
@@ -69,7 +67,6 @@ impl Batch {
             NLM_F_REQUEST,
             NFNL_SUBSYS_NFTABLES,
         );
-        self.ended = true;
     }
 
     fn emit<T: Into<NetfilterMessageInner>>(
@@ -79,8 +76,10 @@ impl Batch {
         flags: u16,
         res_id: u16,
     ) {
-        let mut msg =
-            NetlinkMessage::from(NetfilterMessage::new(NetfilterHeader::new(family, 0, res_id), m));
+        let mut msg = NetlinkMessage::from(NetfilterMessage::new(
+            NetfilterHeader::new(family, 0, res_id),
+            m,
+        ));
         msg.header.flags = flags;
         msg.header.sequence_number = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -98,11 +97,6 @@ impl Batch {
     /// Number of nf_tables messages (each answered by one ACK or error).
     pub(crate) fn messages(&self) -> usize {
         self.objects.len()
-    }
-
-    /// Whether the batch commits (has `BATCH_END`).
-    pub(crate) fn commits(&self) -> bool {
-        self.ended
     }
 
     /// Sequence number of `BATCH_BEGIN` (commit errors are reported on it).

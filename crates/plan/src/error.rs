@@ -22,5 +22,5 @@ pub enum PlanError {
     },
     /// The planned ruleset fails validation: a bug in the planner.
     #[error("planned packet-filter ruleset is invalid (a planner bug; please report it): {0}")]
-    Ruleset(#[source] ruleset::ValidationError),
+    Ruleset(#[source] Box<ruleset::ValidationError>),
 }

@@ -20,7 +20,7 @@
 //! - [`filter`]: the packet-filter [`ruleset::RuleSet`] for the chosen
 //!   [`capabilities::Constructs`].
 //! - [`commands`]: [`ip_commands`], the plan as `ip`/`bridge`/`sysctl` lines.
-//! - [`error`]: [`PlanError`].
+//! - [`error`] holds [`PlanError`].
 //!
 //! [`plan`] runs the steps in that order and sorts every list.
 
@@ -55,6 +55,15 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
     let ctx = input::Ctx::new(input)?;
     let mut warnings = Vec::new();
     let mut p = HostPlan::default();
+    if ctx.facts.uplink.addr != ctx.node.ip {
+        warnings.push(format!(
+            "uplink {} holds {}, not node {}'s ip {} from the topology: check --node and cluster.nodes",
+            ctx.facts.uplink.name, ctx.facts.uplink.addr, ctx.node.name, ctx.node.ip
+        ));
+    }
+    if ctx.cni_name.is_none() {
+        warnings.push("no CNI interface found: its rp_filter is left as is and routes carry no src address; set tunables.cniInterface".into());
+    }
 
     let vx = links::vx_submariner(&ctx, &mut warnings)?;
     p.links.push(vx.link);
@@ -63,9 +72,15 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
 
     let mut tunnel_ifaces = vec![links::VX_SUBMARINER.to_string()];
     let mut udp_ports = vec![ctx.tunables().vxlan_port];
-    if ctx.is_gateway {
+    if let Some(local) = ctx.gateway.filter(|_| ctx.is_gateway) {
         let cable = cable::VxlanCable;
-        let c = cable.plan(&ctx)?;
+        let c = cable.plan(&cable::CableContext {
+            node: ctx.node,
+            local,
+            remotes: &ctx.remotes,
+            facts: ctx.facts,
+            tunables: ctx.tunables(),
+        })?;
         p.links.extend(c.links);
         p.addresses.extend(c.addresses);
         p.fdb.extend(c.fdb);
@@ -82,7 +97,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
 
     p.sysctls = sysctls::plan(&ctx, &tunnel_ifaces);
     p.ruleset = filter::ruleset(&ctx, &tunnel_ifaces, &udp_ports, &mut warnings);
-    ruleset::validate(&p.ruleset).map_err(PlanError::Ruleset)?;
+    ruleset::validate(&p.ruleset).map_err(|e| PlanError::Ruleset(Box::new(e)))?;
 
     p.addresses.sort();
     p.fdb.sort();

@@ -195,7 +195,7 @@ fn bench(a: BenchArgs) -> Result<i32> {
         }
         BenchWhat::Reconcile { remote_clusters, json } => {
             let exe = std::env::current_exe().context("cannot find the routeagent binary")?;
-            let r = bench::reconcile::run(&exe, remote_clusters)?;
+            let r = bench::reconcile::run(&exe, remote_clusters).map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

@@ -12,7 +12,7 @@
 //!   not a CIDR`).
 //! - [`validate`]: every rule a parsed file must satisfy; errors name the
 //!   field path and the fix.
-//! - [`error`]: [`TopologyError`].
+//! - [`error`] holds [`TopologyError`].
 
 pub mod de;
 pub mod error;

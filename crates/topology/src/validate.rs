@@ -86,6 +86,7 @@ pub fn validate(t: &Topology) -> Result<()> {
             );
         }
     }
+    subnets_clear_of_endpoints(t)?;
     tunables(t)
 }
 
@@ -105,12 +106,67 @@ fn cluster_id(path: &str, id: &str) -> Result<()> {
     }
 }
 
+/// The tunnel address ranges (first octet 240: vx-submariner, 241: cable).
+fn tunnel_ranges() -> [IpNet; 2] {
+    let net = |a: [u8; 4]| IpNet::V4(ipnet::Ipv4Net::new(a.into(), 8).unwrap_or_default());
+    [net([240, 0, 0, 0]), net([241, 0, 0, 0])]
+}
+
+/// No host bits; clear of the tunnel ranges.
 fn host_bits(path: &str, n: &IpNet) -> Result<()> {
     if n.addr() != n.network() {
         return err(
             path,
             format!("\"{n}\" has host bits set; write \"{}\"", n.trunc()),
         );
+    }
+    for r in tunnel_ranges() {
+        if r.contains(n) || n.contains(&r) {
+            return err(
+                path,
+                format!("\"{n}\" overlaps {r}, which the tunnels use for their own addresses; use another range"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A remote subnet holding a tunnel endpoint would capture the tunnels'
+/// own packets (table 150 is looked up before main) or local node traffic.
+fn subnets_clear_of_endpoints(t: &Topology) -> Result<()> {
+    let mut endpoints: Vec<(String, IpAddr)> = t
+        .cluster
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("cluster.nodes[{i}].ip"), n.ip))
+        .collect();
+    for (i, g) in t.cluster.gateways.iter().enumerate() {
+        endpoints.extend(
+            g.public_ip
+                .map(|ip| (format!("cluster.gateways[{i}].publicIP"), ip)),
+        );
+    }
+    for (i, r) in t.remote_clusters.iter().enumerate() {
+        endpoints.push((
+            format!("remoteClusters[{i}].gateway.privateIP"),
+            r.gateway.private_ip,
+        ));
+        endpoints.extend(
+            r.gateway
+                .public_ip
+                .map(|ip| (format!("remoteClusters[{i}].gateway.publicIP"), ip)),
+        );
+    }
+    for (i, r) in t.remote_clusters.iter().enumerate() {
+        for (j, n) in r.subnets.iter().enumerate() {
+            if let Some((p, ip)) = endpoints.iter().find(|(_, ip)| n.contains(ip)) {
+                return err(
+                    format!("remoteClusters[{i}].subnets[{j}]"),
+                    format!("\"{n}\" contains {p} {ip}: traffic to that tunnel endpoint would be routed into the tunnels; list only the cluster's pod and service CIDRs"),
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -148,7 +204,10 @@ fn ipv4_unicast(path: &str, ip: &IpAddr) -> Result<()> {
 
 fn endpoint_ips(path: &str, e: &Endpoint) -> Result<()> {
     if e.hostname.is_empty() {
-        return err(format!("{path}.hostname"), "is empty; write the gateway node's name");
+        return err(
+            format!("{path}.hostname"),
+            "is empty; write the gateway node's name",
+        );
     }
     ipv4_unicast(&format!("{path}.privateIP"), &e.private_ip)?;
     if let Some(p) = &e.public_ip {
@@ -160,26 +219,38 @@ fn endpoint_ips(path: &str, e: &Endpoint) -> Result<()> {
 fn nodes(t: &Topology) -> Result<()> {
     let nodes = &t.cluster.nodes;
     if nodes.is_empty() {
-        return err("cluster.nodes", "is empty; list every node with its name and ip");
+        return err(
+            "cluster.nodes",
+            "is empty; list every node with its name and ip",
+        );
     }
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut ips: BTreeMap<IpAddr, usize> = BTreeMap::new();
     for (i, n) in nodes.iter().enumerate() {
         let path = format!("cluster.nodes[{i}]");
         if n.name.is_empty() {
-            return err(format!("{path}.name"), "is empty; write the node's name (NODE_NAME)");
+            return err(
+                format!("{path}.name"),
+                "is empty; write the node's name (NODE_NAME)",
+            );
         }
         if let Some(j) = names.insert(&n.name, i) {
             return err(
                 format!("{path}.name"),
-                format!("node name {:?} is also cluster.nodes[{j}]'s; node names must be unique", n.name),
+                format!(
+                    "node name {:?} is also cluster.nodes[{j}]'s; node names must be unique",
+                    n.name
+                ),
             );
         }
         ipv4_unicast(&format!("{path}.ip"), &n.ip)?;
         if let Some(j) = ips.insert(n.ip, i) {
             return err(
                 format!("{path}.ip"),
-                format!("{} is also cluster.nodes[{j}]'s ip; node IPs must be unique", n.ip),
+                format!(
+                    "{} is also cluster.nodes[{j}]'s ip; node IPs must be unique",
+                    n.ip
+                ),
             );
         }
     }
@@ -201,13 +272,19 @@ fn gateways(t: &Topology) -> Result<()> {
         if node.ip != g.private_ip {
             return err(
                 format!("{path}.privateIP"),
-                format!("{} is not node {:?}'s ip {}; write {}", g.private_ip, node.name, node.ip, node.ip),
+                format!(
+                    "{} is not node {:?}'s ip {}; write {}",
+                    g.private_ip, node.name, node.ip, node.ip
+                ),
             );
         }
         if let Some(j) = seen.insert(&g.hostname, i) {
             return err(
                 format!("{path}.hostname"),
-                format!("{:?} is also cluster.gateways[{j}]; list each gateway once", g.hostname),
+                format!(
+                    "{:?} is also cluster.gateways[{j}]; list each gateway once",
+                    g.hostname
+                ),
             );
         }
     }
@@ -226,7 +303,10 @@ fn tunables(t: &Topology) -> Result<()> {
     }
     for (field, port) in [("vxlanPort", u.vxlan_port), ("cablePort", u.cable_port)] {
         if port == 0 {
-            return err(format!("tunables.{field}"), "is 0; use a UDP port from 1 to 65535");
+            return err(
+                format!("tunables.{field}"),
+                "is 0; use a UDP port from 1 to 65535",
+            );
         }
     }
     if u.vxlan_port == u.cable_port && u.vxlan_vni == u.cable_vni {
@@ -252,12 +332,17 @@ fn tunables(t: &Topology) -> Result<()> {
         }
     }
     if u.resync_period_seconds == 0 {
-        return err("tunables.resyncPeriodSeconds", "is 0; use at least 1 (default 30)");
+        return err(
+            "tunables.resyncPeriodSeconds",
+            "is 0; use at least 1 (default 30)",
+        );
     }
     if let Some(name) = &u.cni_interface {
         if name.is_empty()
             || name.len() > MAX_IFNAME_LEN
-            || name.contains(|ch: char| ch == '/' || ch == ':' || ch == '"' || ch.is_whitespace() || ch.is_control())
+            || name.contains(|ch: char| {
+                ch == '/' || ch == ':' || ch == '"' || ch.is_whitespace() || ch.is_control()
+            })
         {
             return err(
                 "tunables.cniInterface",

@@ -20,8 +20,16 @@ fn every_example_parses() {
 
 #[test]
 fn lab_examples_match_the_lab() {
-    let a = Topology::load(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/two-clusters-a.yaml")).unwrap();
-    let b = Topology::load(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/two-clusters-b.yaml")).unwrap();
+    let a = Topology::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/two-clusters-a.yaml"
+    ))
+    .unwrap();
+    let b = Topology::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/two-clusters-b.yaml"
+    ))
+    .unwrap();
     assert_eq!(a.local_cluster_id(), "cluster-a");
     assert_eq!(a.cluster.nodes.len(), 3);
     assert_eq!(a.active_gateway().unwrap().hostname, "a1");

@@ -8,9 +8,9 @@ use crate::report::Outcome;
 use plan::Address;
 use rtnetlink::Handle;
 
-/// For each owned link that exists: `ip addr replace` every planned address
-/// missing on it and `ip addr del` every other address on it (IPv6
-/// link-local addresses are the kernel's and stay). Returns one result per
+/// For each owned link that exists: `ip addr del` every address on it that
+/// is not planned, then `ip addr replace` every planned address it lacks
+/// (IPv6 link-local addresses are the kernel's and stay). Returns one result per
 /// object handled; `Err` only when the addresses cannot be listed.
 pub async fn ensure_addresses(
     handle: &Handle,
@@ -26,20 +26,34 @@ pub async fn ensure_addresses(
         }));
     }
     for link in links.by_name.values().filter(|l| is_owned(&l.name)) {
-        let want: Vec<_> = desired.iter().filter(|a| a.dev == link.name).map(|a| a.addr).collect();
+        let want: Vec<_> = desired
+            .iter()
+            .filter(|a| a.dev == link.name)
+            .map(|a| a.addr)
+            .collect();
         let have: Vec<_> = current
             .iter()
             .filter(|a| a.index == link.index && !a.is_ipv6_link_local())
             .map(|a| a.addr)
             .collect();
-        for addr in want.iter().filter(|a| !have.contains(a)) {
-            out.push(replace_address(handle, &link.name, link.index, *addr).await.map(|_| Outcome::Created));
-        }
+        // Stale ones first: deleting a primary IPv4 address also deletes
+        // the secondaries of its subnet (promote_secondaries=0), which a
+        // new address added before would have become.
         for addr in have.iter().filter(|a| !want.contains(a)) {
             out.push(delete_address(handle, &link.name, link.index, *addr).await);
         }
+        for addr in want.iter().filter(|a| !have.contains(a)) {
+            out.push(
+                replace_address(handle, &link.name, link.index, *addr)
+                    .await
+                    .map(|_| Outcome::Created),
+            );
+        }
     }
-    for a in desired.iter().filter(|a| is_owned(&a.dev) && links.get(&a.dev).is_none()) {
+    for a in desired
+        .iter()
+        .filter(|a| is_owned(&a.dev) && links.get(&a.dev).is_none())
+    {
         out.push(Err(Error::Invalid {
             object: format!("address {} dev {}", a.addr, a.dev),
             reason: "the link does not exist (see the link's own error)".into(),

@@ -9,9 +9,12 @@ use rtnetlink::Handle;
 
 /// Every IPv4 and IPv6 address (`ip addr show`).
 pub async fn list_addresses(handle: &Handle) -> Result<Vec<AddrState>> {
-    let msgs = dump(handle, RouteNetlinkMessage::GetAddress(AddressMessage::default()))
-        .await
-        .map_err(|e| e.on("addresses", "dump"))?;
+    let msgs = dump(
+        handle,
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+    )
+    .await
+    .map_err(|e| e.on("addresses", "dump"))?;
     Ok(msgs
         .iter()
         .filter_map(|m| match m {

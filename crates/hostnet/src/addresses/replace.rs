@@ -13,9 +13,13 @@ use std::net::IpAddr;
 /// Adds `addr` to the device `index` (named `dev`), or updates it if it
 /// exists. Equals `ip addr replace ADDR dev DEV` (no broadcast, like `ip`).
 pub async fn replace_address(handle: &Handle, dev: &str, index: u32, addr: IpNet) -> Result<()> {
-    ack(handle, RouteNetlinkMessage::NewAddress(message(index, addr)), NLM_F_CREATE | NLM_F_REPLACE)
-        .await
-        .map_err(|e| e.on(format!("address {addr} dev {dev}"), "replace"))
+    ack(
+        handle,
+        RouteNetlinkMessage::NewAddress(message(index, addr)),
+        NLM_F_CREATE | NLM_F_REPLACE,
+    )
+    .await
+    .map_err(|e| e.on(format!("address {addr} dev {dev}"), "replace"))
 }
 
 /// The `RTM_NEWADDR`/`RTM_DELADDR` message for `addr` on `index`.

@@ -12,7 +12,16 @@ use std::net::IpAddr;
 /// `dev`), next to the entries already there. Equals
 /// `bridge fdb append 00:00:00:00:00:00 dev DEV dst DST`.
 pub async fn append_fdb(handle: &Handle, dev: &str, index: u32, dst: IpAddr) -> Result<()> {
-    ack(handle, RouteNetlinkMessage::NewNeighbour(message(index, dst)), NLM_F_CREATE | NLM_F_APPEND)
-        .await
-        .map_err(|e| e.on(format!("fdb 00:00:00:00:00:00 dst {dst} dev {dev}"), "append"))
+    ack(
+        handle,
+        RouteNetlinkMessage::NewNeighbour(message(index, dst)),
+        NLM_F_CREATE | NLM_F_APPEND,
+    )
+    .await
+    .map_err(|e| {
+        e.on(
+            format!("fdb 00:00:00:00:00:00 dst {dst} dev {dev}"),
+            "append",
+        )
+    })
 }

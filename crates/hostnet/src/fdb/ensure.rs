@@ -28,12 +28,23 @@ pub async fn ensure_fdb(
             reason: "the device is not one the agent owns; hostnet only programs FDB entries on its own links".into(),
         }));
     }
-    for link in links.by_name.values().filter(|l| is_owned(&l.name) && l.vxlan.is_some()) {
-        let mut want: Vec<IpAddr> = desired.iter().filter(|e| e.dev == link.name).map(|e| e.dst).collect();
-        let remote = plan_links.iter().find(|l| l.name == link.name).and_then(|l| {
-            let LinkKind::Vxlan(v) = &l.kind;
-            v.remote
-        });
+    for link in links
+        .by_name
+        .values()
+        .filter(|l| is_owned(&l.name) && l.vxlan.is_some())
+    {
+        let mut want: Vec<IpAddr> = desired
+            .iter()
+            .filter(|e| e.dev == link.name)
+            .map(|e| e.dst)
+            .collect();
+        let remote = plan_links
+            .iter()
+            .find(|l| l.name == link.name)
+            .and_then(|l| {
+                let LinkKind::Vxlan(v) = &l.kind;
+                v.remote
+            });
         let have: Vec<IpAddr> = current
             .iter()
             .filter(|e| e.index == link.index && e.is_default_dst())
@@ -43,7 +54,11 @@ pub async fn ensure_fdb(
         want.sort();
         want.dedup();
         for dst in want.iter().filter(|d| !have.contains(d)) {
-            out.push(append_fdb(handle, &link.name, link.index, *dst).await.map(|_| Outcome::Created));
+            out.push(
+                append_fdb(handle, &link.name, link.index, *dst)
+                    .await
+                    .map(|_| Outcome::Created),
+            );
         }
         for dst in have.iter().filter(|d| !want.contains(d)) {
             out.push(delete_fdb(handle, &link.name, link.index, *dst).await);

@@ -62,8 +62,7 @@ impl FdbState {
         for a in &m.attributes {
             match a {
                 NeighbourAttribute::LinkLayerAddress(mac) => s.mac = mac.clone(),
-                NeighbourAttribute::Destination(NeighbourAddress::Inet(ip)) => s.dst = Some(IpAddr::V4(*ip)),
-                NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) => s.dst = Some(IpAddr::V6(*ip)),
+                NeighbourAttribute::Destination(d) => s.dst = dst_ip(d),
                 NeighbourAttribute::Controller(i) => s.master = Some(*i),
                 NeighbourAttribute::Vlan(v) => s.vlan = Some(*v),
                 _ => {}
@@ -79,6 +78,21 @@ impl FdbState {
     }
 }
 
+/// NDA_DST of an `AF_BRIDGE` message: the parser cannot know the IP
+/// version from the family, so it hands raw bytes; 4 or 16 of them.
+fn dst_ip(d: &NeighbourAddress) -> Option<IpAddr> {
+    match d {
+        NeighbourAddress::Inet(ip) => Some(IpAddr::V4(*ip)),
+        NeighbourAddress::Inet6(ip) => Some(IpAddr::V6(*ip)),
+        NeighbourAddress::Other(b) => match b.len() {
+            4 => <[u8; 4]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+            16 => <[u8; 16]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The `RTM_NEWNEIGH`/`RTM_DELNEIGH` message for `00:00:00:00:00:00 dst DST`
 /// on `index`, as `bridge fdb` builds it (`self permanent`).
 pub(crate) fn message(index: u32, dst: IpAddr) -> NeighbourMessage {
@@ -88,10 +102,12 @@ pub(crate) fn message(index: u32, dst: IpAddr) -> NeighbourMessage {
     // NUD_NOARP | NUD_PERMANENT, what `bridge fdb append` sends.
     m.header.state = NeighbourState::Other(0x40 | 0x80);
     m.header.flags = NeighbourFlags::Own;
-    m.attributes.push(NeighbourAttribute::LinkLayerAddress(ZERO_MAC.to_vec()));
-    m.attributes.push(NeighbourAttribute::Destination(match dst {
-        IpAddr::V4(a) => NeighbourAddress::Inet(a),
-        IpAddr::V6(a) => NeighbourAddress::Inet6(a),
-    }));
+    m.attributes
+        .push(NeighbourAttribute::LinkLayerAddress(ZERO_MAC.to_vec()));
+    m.attributes
+        .push(NeighbourAttribute::Destination(match dst {
+            IpAddr::V4(a) => NeighbourAddress::Inet(a),
+            IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+        }));
     m
 }

@@ -16,7 +16,9 @@ use std::net::IpAddr;
 pub async fn add_vxlan(handle: &Handle, link: &Link, underlay: Option<u32>) -> Result<()> {
     let object = format!("link {}", link.name);
     let LinkKind::Vxlan(v) = &link.kind;
-    let mut b = LinkVxlan::new(&link.name, v.vni).port(v.port).learning(false);
+    let mut b = LinkVxlan::new(&link.name, v.vni)
+        .port(v.port)
+        .learning(false);
     match v.local {
         Some(IpAddr::V4(a)) => b = b.local(a),
         Some(IpAddr::V6(a)) => b = b.local6(a),
@@ -32,7 +34,9 @@ pub async fn add_vxlan(handle: &Handle, link: &Link, underlay: Option<u32>) -> R
     {
         return Err(Error::Invalid {
             object,
-            reason: "local and remote are of different IP versions; give both as IPv4 or both as IPv6".into(),
+            reason:
+                "local and remote are of different IP versions; give both as IPv4 or both as IPv6"
+                    .into(),
         });
     }
     if let Some(i) = underlay {
@@ -42,7 +46,11 @@ pub async fn add_vxlan(handle: &Handle, link: &Link, underlay: Option<u32>) -> R
         b = b.mtu(m);
     }
     let msg = b.up().build();
-    ack(handle, RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)
-        .await
-        .map_err(|e| e.on(object, "add"))
+    ack(
+        handle,
+        RouteNetlinkMessage::NewLink(msg),
+        NLM_F_CREATE | NLM_F_EXCL,
+    )
+    .await
+    .map_err(|e| e.on(object, "add"))
 }

@@ -2,7 +2,7 @@
 //! delete and re-create it when a parameter the kernel cannot change in
 //! place differs (VNI, port, local, remote, underlay, learning).
 
-use super::{add_vxlan, remove_link, set_mtu_up, LinkTable, VxlanState};
+use super::{add_vxlan, list_links, remove_link, set_mtu_up, LinkTable, VxlanState};
 use crate::error::{Error, Result};
 use crate::report::Outcome;
 use plan::{Link, LinkKind};
@@ -19,7 +19,9 @@ pub async fn ensure_vxlan(handle: &Handle, link: &Link, links: &LinkTable) -> Re
     let underlay = match &v.underlay {
         Some(dev) => Some(links.index(dev).ok_or_else(|| Error::Invalid {
             object: object.clone(),
-            reason: format!("underlay device {dev} does not exist; check the uplink discovered for this node"),
+            reason: format!(
+                "underlay device {dev} does not exist; check the uplink discovered for this node"
+            ),
         })?),
         None => None,
     };
@@ -33,6 +35,7 @@ pub async fn ensure_vxlan(handle: &Handle, link: &Link, links: &LinkTable) -> Re
     };
     let Some(cur) = links.get(&link.name) else {
         add_vxlan(handle, link, underlay).await?;
+        check_mtu(handle, link).await?;
         return Ok(Outcome::Created);
     };
     if cur.kind.as_deref() == Some("vxlan") && cur.vxlan.as_ref() == Some(&want) {
@@ -46,5 +49,24 @@ pub async fn ensure_vxlan(handle: &Handle, link: &Link, links: &LinkTable) -> Re
     tracing::info!(link = %link.name, "VXLAN parameters differ from the plan: re-creating the link");
     remove_link(handle, &link.name).await?;
     add_vxlan(handle, link, underlay).await?;
+    check_mtu(handle, link).await?;
     Ok(Outcome::Updated)
+}
+
+/// The kernel silently clamps the MTU of a new VXLAN link to what its
+/// underlay allows (underlay MTU - 50 for IPv4, - 70 for IPv6), while
+/// `ip link set mtu` later refuses it: report the clamp at creation.
+async fn check_mtu(handle: &Handle, link: &Link) -> Result<()> {
+    let Some(want) = link.mtu else { return Ok(()) };
+    let now = list_links(handle).await?;
+    match now.get(&link.name) {
+        Some(l) if l.mtu != want => Err(Error::Invalid {
+            object: format!("link {}", link.name),
+            reason: format!(
+                "created, but the kernel clamped MTU {want} to {}: the underlay allows no more; lower the planned MTU",
+                l.mtu
+            ),
+        }),
+        _ => Ok(()),
+    }
 }

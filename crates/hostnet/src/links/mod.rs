@@ -131,12 +131,14 @@ fn parse_info(infos: &[LinkInfo], s: &mut LinkState) {
 pub struct LinkTable {
     /// Links by name.
     pub by_name: BTreeMap<String, LinkState>,
+    by_index: BTreeMap<u32, String>,
 }
 
 impl LinkTable {
     /// Builds the table from a list.
     pub fn new(links: Vec<LinkState>) -> LinkTable {
         LinkTable {
+            by_index: links.iter().map(|l| (l.index, l.name.clone())).collect(),
             by_name: links.into_iter().map(|l| (l.name.clone(), l)).collect(),
         }
     }
@@ -153,10 +155,7 @@ impl LinkTable {
 
     /// Name of ifindex `index`.
     pub fn name(&self, index: u32) -> Option<&str> {
-        self.by_name
-            .values()
-            .find(|l| l.index == index)
-            .map(|l| l.name.as_str())
+        self.by_index.get(&index).map(String::as_str)
     }
 }
 

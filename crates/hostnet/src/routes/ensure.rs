@@ -1,12 +1,15 @@
 //! Exactly the planned proto-166 routes, in every table; routes of other
 //! protocols are never changed.
 
-use super::{default_metric, delete_route, describe, list_routes, replace_route, PROTO};
+use super::{
+    default_metric, delete_route, describe, list_routes, replace_route, RouteState, PROTO,
+};
 use crate::error::{Error, Result};
 use crate::links::LinkTable;
 use crate::report::Outcome;
 use ipnet::IpNet;
 use rtnetlink::Handle;
+use std::collections::HashMap;
 
 /// `ip route replace ... proto 166` every planned route that is missing or
 /// differs, then `ip route del` every proto-166 route (any table, IPv4 and
@@ -20,21 +23,44 @@ pub async fn ensure_routes(
     links: &LinkTable,
 ) -> Result<Vec<Result<Outcome>>> {
     let current = list_routes(handle).await?;
+    // Routes by kernel key (table, destination), TOS 0 only: the others
+    // never collide with ours.
+    let mut by_key: HashMap<(u32, IpNet), Vec<&RouteState>> = HashMap::new();
+    for c in current.iter().filter(|c| c.tos == 0) {
+        by_key.entry(c.key()).or_default().push(c);
+    }
     let mut out = Vec::new();
-    let want: Vec<plan::Route> = desired
-        .iter()
-        .map(|r| plan::Route {
+    let mut want: Vec<plan::Route> = Vec::new();
+    let mut planned: HashMap<(u32, IpNet), usize> = HashMap::new();
+    for r in desired {
+        let r = plan::Route {
             dst: r.dst.trunc(),
             table: if r.table == 0 { 254 } else { r.table },
             ..r.clone()
-        })
-        .collect();
+        };
+        // Two planned routes with one kernel key would replace each other
+        // on every converge: keep the first, report the second.
+        match planned.get(&(r.table, r.dst)).map(|&i| &want[i]) {
+            Some(w) if *w == r => {}
+            Some(w) => out.push(Err(Error::Invalid {
+                object: describe(&r),
+                reason: format!(
+                    "the plan also has {}; one route per table and destination",
+                    describe(w)
+                ),
+            })),
+            None => {
+                planned.insert((r.table, r.dst), want.len());
+                want.push(r);
+            }
+        }
+    }
     for r in &want {
-        let key = (r.table, r.dst);
-        let ours: Vec<_> = current
-            .iter()
-            .filter(|c| c.protocol == PROTO && c.key() == key && c.tos == 0)
-            .collect();
+        let same_key = by_key
+            .get(&(r.table, r.dst))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let ours: Vec<_> = same_key.iter().filter(|c| c.protocol == PROTO).collect();
         if ours
             .iter()
             .any(|c| c.metric.unwrap_or(0) == c.default_metric() && c.to_plan(links) == *r)
@@ -42,9 +68,10 @@ pub async fn ensure_routes(
             out.push(Ok(Outcome::Unchanged));
             continue;
         }
-        if let Some(f) = current.iter().find(|c| {
-            c.protocol != PROTO && c.key() == key && c.tos == 0 && c.metric.unwrap_or(0) == default_metric(&r.dst)
-        }) {
+        if let Some(f) = same_key
+            .iter()
+            .find(|c| c.protocol != PROTO && c.metric.unwrap_or(0) == default_metric(&r.dst))
+        {
             out.push(Err(Error::Invalid {
                 object: describe(r),
                 reason: format!(
@@ -61,12 +88,17 @@ pub async fn ensure_routes(
             }));
             continue;
         };
-        let outcome = if ours.is_empty() { Outcome::Created } else { Outcome::Updated };
+        let outcome = if ours.is_empty() {
+            Outcome::Created
+        } else {
+            Outcome::Updated
+        };
         out.push(replace_route(handle, r, oif).await.map(|_| outcome));
     }
-    let planned = |t: u32, d: IpNet| want.iter().any(|r| r.table == t && r.dst == d);
     for c in current.iter().filter(|c| c.protocol == PROTO) {
-        let keep = planned(c.table, c.dst) && c.tos == 0 && c.metric.unwrap_or(0) == c.default_metric();
+        let keep = planned.contains_key(&c.key())
+            && c.tos == 0
+            && c.metric.unwrap_or(0) == c.default_metric();
         if !keep {
             out.push(delete_route(handle, c).await);
         }

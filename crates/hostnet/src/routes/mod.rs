@@ -88,7 +88,11 @@ impl RouteState {
                 _ => {}
             }
         }
-        let any = if v6 { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
+        let any = if v6 {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        };
         r.table = table;
         r.dst = IpNet::new(dst.unwrap_or(any), m.header.destination_prefix_length).ok()?;
         Some(r)
@@ -105,7 +109,11 @@ impl RouteState {
         plan::Route {
             dst: self.dst,
             via: self.via,
-            dev: self.oif.and_then(|i| links.name(i)).unwrap_or("?").to_string(),
+            dev: self
+                .oif
+                .and_then(|i| links.name(i))
+                .unwrap_or("?")
+                .to_string(),
             src: self.src,
             table: self.table,
             onlink: self.onlink,

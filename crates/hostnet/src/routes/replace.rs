@@ -19,9 +19,13 @@ pub async fn replace_route(handle: &Handle, r: &plan::Route, oif: u32) -> Result
         object: describe(r),
         reason,
     })?;
-    ack(handle, RouteNetlinkMessage::NewRoute(msg), NLM_F_CREATE | NLM_F_REPLACE)
-        .await
-        .map_err(|e| e.on(describe(r), "replace"))
+    ack(
+        handle,
+        RouteNetlinkMessage::NewRoute(msg),
+        NLM_F_CREATE | NLM_F_REPLACE,
+    )
+    .await
+    .map_err(|e| e.on(describe(r), "replace"))
 }
 
 fn message(r: &plan::Route, oif: u32) -> Result<RouteMessage, String> {
@@ -34,22 +38,35 @@ fn message(r: &plan::Route, oif: u32) -> Result<RouteMessage, String> {
         }
     }
     let mut m = RouteMessage::default();
-    m.header.address_family = if v4 { AddressFamily::Inet } else { AddressFamily::Inet6 };
+    m.header.address_family = if v4 {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
     m.header.destination_prefix_length = r.dst.prefix_len();
     m.header.table = u8::try_from(r.table).unwrap_or(252); // RT_TABLE_COMPAT
     if r.table == 0 {
         m.header.table = RouteHeader::RT_TABLE_MAIN;
     }
     m.header.protocol = RouteProtocol::from(PROTO);
-    m.header.scope = if r.via.is_some() { RouteScope::Universe } else { RouteScope::Link };
+    m.header.scope = if r.via.is_some() {
+        RouteScope::Universe
+    } else {
+        RouteScope::Link
+    };
     m.header.kind = RouteType::Unicast;
     if r.onlink {
         m.header.flags |= RouteFlags::Onlink;
     }
-    let table = if r.table == 0 { u32::from(RouteHeader::RT_TABLE_MAIN) } else { r.table };
+    let table = if r.table == 0 {
+        u32::from(RouteHeader::RT_TABLE_MAIN)
+    } else {
+        r.table
+    };
     m.attributes.push(RouteAttribute::Table(table));
     if r.dst.prefix_len() > 0 {
-        m.attributes.push(RouteAttribute::Destination(r.dst.network().into()));
+        m.attributes
+            .push(RouteAttribute::Destination(r.dst.network().into()));
     }
     if let Some(v) = r.via {
         m.attributes.push(RouteAttribute::Gateway(v.into()));

@@ -1,0 +1,105 @@
+//! Host facts for the planner, discovered from the `ip -j addr` /
+//! `ip -j link` equivalents: which interface holds the node IP (uplink),
+//! which faces the CNI, which holds the public IP.
+
+use crate::addresses::{list_addresses, AddrState};
+use crate::error::{Error, Result};
+use crate::links::{list_links, LinkTable};
+use crate::Host;
+use ipnet::IpNet;
+use plan::{HostFacts, Iface};
+use rtnetlink::Handle;
+use std::net::IpAddr;
+
+/// Discovers the facts on a fresh connection (inside a tokio runtime). See
+/// [`discover_with`].
+pub async fn discover(
+    node_ip: IpAddr,
+    cluster_cidrs: &[IpNet],
+    cni_override: Option<&str>,
+    public_ip: Option<IpAddr>,
+) -> Result<HostFacts> {
+    let host = Host::new()?;
+    discover_with(
+        host.handle(),
+        node_ip,
+        cluster_cidrs,
+        cni_override,
+        public_ip,
+    )
+    .await
+}
+
+/// Discovers the facts from one link dump and one address dump
+/// (`ip -j link` + `ip -j addr`):
+/// - uplink: the interface holding `node_ip` (`ip -o addr show to NODE_IP`),
+///   with its MTU; an error when no interface holds it;
+/// - cni: the interface named `cni_override` if given (its address inside
+///   the cluster CIDRs, else its first IPv4 address), otherwise the
+///   lowest-ifindex interface holding an address inside `cluster_cidrs`;
+/// - public: the interface holding `public_ip`, when that is not the uplink.
+pub async fn discover_with(
+    handle: &Handle,
+    node_ip: IpAddr,
+    cluster_cidrs: &[IpNet],
+    cni_override: Option<&str>,
+    public_ip: Option<IpAddr>,
+) -> Result<HostFacts> {
+    let links = list_links(handle).await?;
+    let mut addrs = list_addresses(handle).await?;
+    addrs.sort_by_key(|a| a.index);
+    let uplink = holder(&links, &addrs, node_ip).ok_or_else(|| Error::Facts {
+        reason: format!(
+            "no interface holds the node IP {node_ip}; check NODE_NAME's InternalIP and `ip addr`"
+        ),
+    })?;
+    let in_cluster = |a: &AddrState| cluster_cidrs.iter().any(|c| c.contains(&a.addr.addr()));
+    let cni = match cni_override {
+        Some(name) => {
+            let link = links.get(name).ok_or_else(|| Error::Facts {
+                reason: format!(
+                    "the CNI interface {name} given in the configuration does not exist"
+                ),
+            })?;
+            let on_it: Vec<&AddrState> = addrs.iter().filter(|a| a.index == link.index).collect();
+            let addr = on_it
+                .iter()
+                .find(|a| in_cluster(a))
+                .or_else(|| on_it.iter().find(|a| a.addr.addr().is_ipv4()))
+                .ok_or_else(|| Error::Facts {
+                    reason: format!("the CNI interface {name} has no IPv4 address"),
+                })?;
+            Some(iface(&links, addr))
+        }
+        None => addrs
+            .iter()
+            .find(|a| in_cluster(a))
+            .map(|a| iface(&links, a)),
+    };
+    let public = public_ip
+        .and_then(|ip| holder(&links, &addrs, ip))
+        .filter(|p| p.name != uplink.name);
+    Ok(HostFacts {
+        uplink,
+        cni,
+        public,
+    })
+}
+
+fn holder(links: &LinkTable, addrs: &[AddrState], ip: IpAddr) -> Option<Iface> {
+    addrs
+        .iter()
+        .find(|a| a.addr.addr() == ip)
+        .map(|a| iface(links, a))
+}
+
+fn iface(links: &LinkTable, a: &AddrState) -> Iface {
+    let link = links.by_name.values().find(|l| l.index == a.index);
+    Iface {
+        name: link
+            .map(|l| l.name.clone())
+            .unwrap_or_else(|| format!("if{}", a.index)),
+        mtu: link.map(|l| l.mtu).unwrap_or(0),
+        addr: a.addr.addr(),
+    }
+}

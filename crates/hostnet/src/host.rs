@@ -1,0 +1,153 @@
+//! [`Host`]: an rtnetlink connection plus the sysctl journal; converges a
+//! [`HostPlan`] and removes everything the agent owns.
+
+use crate::error::{Error, Result};
+use crate::links::{ensure_vxlan, is_owned, list_links, remove_link};
+use crate::report::{ConvergeReport, Outcome};
+use crate::sysctl::{ensure_sysctls, restore, SysctlJournal};
+use crate::{addresses, fdb, routes, rules};
+use plan::HostPlan;
+use rtnetlink::Handle;
+
+/// The host's networking, as the agent programs it.
+#[derive(Debug)]
+pub struct Host {
+    handle: Handle,
+    journal: SysctlJournal,
+}
+
+impl Host {
+    /// Opens an rtnetlink socket in the calling thread's network namespace
+    /// and spawns its connection task on the current tokio runtime (any
+    /// flavour, IO enabled; a current-thread runtime made inside
+    /// `NetNs::run` works). Starts with an empty sysctl journal.
+    pub fn new() -> Result<Host> {
+        Host::with_journal(SysctlJournal::default())
+    }
+
+    /// Like [`Host::new`], resuming a journal the agent persisted.
+    pub fn with_journal(journal: SysctlJournal) -> Result<Host> {
+        let rt = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let (conn, handle, _) =
+            rtnetlink::new_connection().map_err(|cause| Error::Socket { cause })?;
+        rt.spawn(conn);
+        Ok(Host { handle, journal })
+    }
+
+    /// The rtnetlink handle, for the per-object functions of this crate.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Original values of the sysctls changed so far (persist it).
+    pub fn journal(&self) -> &SysctlJournal {
+        &self.journal
+    }
+
+    /// Brings links, addresses, FDB entries, routes, rules and sysctls to
+    /// `plan` (not the packet filter), touching only what the agent owns.
+    /// Idempotent: on a host that already matches, nothing is sent to the
+    /// kernel and the report counts zero changes. One object failing does
+    /// not stop the others: its error is in the report. `Err` only when the
+    /// links cannot even be listed (no usable netlink connection).
+    pub async fn converge(&mut self, plan: &HostPlan) -> Result<ConvergeReport> {
+        let h = &self.handle;
+        let mut report = ConvergeReport::default();
+        let before = list_links(h).await?;
+        for link in &plan.links {
+            if !is_owned(&link.name) {
+                report.errors.push(Error::Invalid {
+                    object: format!("link {}", link.name),
+                    reason: format!(
+                        "not a name the agent owns ({:?}); hostnet only creates its own links",
+                        plan::host::ownership::LINKS
+                    ),
+                });
+                continue;
+            }
+            let r = ensure_vxlan(h, link, &before).await;
+            report.note(|r| &mut r.links, r);
+        }
+        for name in before.by_name.keys().filter(|n| is_owned(n)) {
+            if !plan.links.iter().any(|l| &l.name == name) {
+                let r = remove_link(h, name).await;
+                report.note(|r| &mut r.links, r);
+            }
+        }
+        let links = match list_links(h).await {
+            Ok(l) => l,
+            Err(e) => {
+                report.errors.push(e);
+                return Ok(report);
+            }
+        };
+        let step = addresses::ensure_addresses(h, &plan.addresses, &links).await;
+        collect(&mut report, |r| &mut r.addresses, step);
+        let step = fdb::ensure_fdb(h, &plan.fdb, &plan.links, &links).await;
+        collect(&mut report, |r| &mut r.fdb, step);
+        let step = routes::ensure_routes(h, &plan.routes, &links).await;
+        collect(&mut report, |r| &mut r.routes, step);
+        let step = rules::ensure_rules(h, &plan.rules).await;
+        collect(&mut report, |r| &mut r.rules, step);
+        for r in ensure_sysctls(&plan.sysctls, &mut self.journal) {
+            report.note(|r| &mut r.sysctls, r);
+        }
+        if !report.is_noop() {
+            tracing::info!(%report, "host converged");
+        }
+        Ok(report)
+    }
+
+    /// Removes everything the agent owns: its links (their addresses, FDB
+    /// entries and routes go with them), proto-166 routes in every table,
+    /// its rules; then restores the journaled sysctls (keys of removed links
+    /// are skipped). Equals `ip link del vx-submariner; ip route flush table
+    /// all proto 166; ip rule del pref P lookup T ...; sysctl -w KEY=ORIG`.
+    /// Idempotent.
+    pub async fn remove_all(&mut self) -> Result<ConvergeReport> {
+        let h = &self.handle;
+        let mut report = ConvergeReport::default();
+        for name in plan::host::ownership::LINKS {
+            let r = remove_link(h, name).await;
+            report.note(|r| &mut r.links, r);
+        }
+        match routes::list_owned_routes(h).await {
+            Ok(list) => {
+                for r in list {
+                    let r = routes::delete_route(h, &r).await;
+                    report.note(|r| &mut r.routes, r);
+                }
+            }
+            Err(e) => report.errors.push(e),
+        }
+        match rules::list_owned_rules(h).await {
+            Ok(mut list) => {
+                list.sort_by_key(|o| o.protocol == 0);
+                for r in list {
+                    let r = rules::delete_rule(h, &r).await;
+                    report.note(|r| &mut r.rules, r);
+                }
+            }
+            Err(e) => report.errors.push(e),
+        }
+        for r in restore(&mut self.journal) {
+            report.note(|r| &mut r.sysctls, r);
+        }
+        Ok(report)
+    }
+}
+
+fn collect(
+    report: &mut ConvergeReport,
+    kind: fn(&mut ConvergeReport) -> &mut crate::report::Changes,
+    step: Result<Vec<Result<Outcome>>>,
+) {
+    match step {
+        Ok(results) => {
+            for r in results {
+                report.note(kind, r);
+            }
+        }
+        Err(e) => report.errors.push(e),
+    }
+}

@@ -1,0 +1,257 @@
+//! `ip monitor link route rule neigh address`, filtered to the agent's
+//! objects: an [`Event`] whenever something the agent owns changes or
+//! disappears, so the agent can repair external changes at once.
+
+use crate::addresses::AddrState;
+use crate::error::{Error, Result};
+use crate::fdb::FdbState;
+use crate::links::{is_owned, list_links, LinkState};
+use crate::routes::{list_owned_routes, RouteState, PROTO};
+use crate::rules::RuleState;
+use futures::{Stream, StreamExt};
+use ipnet::IpNet;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REPLACE};
+use netlink_packet_route::neighbour::NeighbourMessage;
+use netlink_packet_route::RouteNetlinkMessage;
+use rtnetlink::MulticastGroup;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// Something of the agent's changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An owned link was deleted (`ip link del NAME`).
+    LinkDeleted {
+        /// Its name.
+        name: String,
+    },
+    /// An owned link went down or changed its MTU (`ip link set NAME down`,
+    /// `ip link set NAME mtu M`).
+    LinkChanged {
+        /// Its name.
+        name: String,
+        /// Administratively up now.
+        up: bool,
+        /// MTU now.
+        mtu: u32,
+    },
+    /// An address was removed from an owned link (`ip addr del`).
+    AddressDeleted {
+        /// The link.
+        dev: String,
+        /// The address.
+        addr: IpNet,
+    },
+    /// A proto-166 route was deleted (`ip route del`).
+    RouteDeleted {
+        /// Destination.
+        dst: IpNet,
+        /// Table.
+        table: u32,
+    },
+    /// A proto-166 route was replaced by a route of another protocol
+    /// (`ip route replace ... proto static`).
+    RouteReplaced {
+        /// Destination.
+        dst: IpNet,
+        /// Table.
+        table: u32,
+        /// The new route's protocol.
+        protocol: u8,
+    },
+    /// An owned rule was deleted (`ip rule del`).
+    RuleDeleted {
+        /// Priority.
+        pref: Option<u32>,
+        /// Table.
+        table: u32,
+    },
+    /// An FDB entry on an owned link was added or deleted (`bridge fdb`).
+    FdbChanged {
+        /// The link.
+        dev: String,
+        /// The entry's remote VTEP.
+        dst: Option<IpAddr>,
+        /// True for a deletion.
+        deleted: bool,
+    },
+    /// The kernel dropped notifications (socket buffer overrun): the state
+    /// must be re-read in full.
+    Resync,
+}
+
+/// A running watch: a stream of [`Event`]s. Dropping it stops the watch.
+#[derive(Debug)]
+pub struct Monitor {
+    rx: mpsc::UnboundedReceiver<Event>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Monitor {
+    /// The next event; `None` when the netlink socket closed.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+}
+
+impl Stream for Monitor {
+    type Item = Event;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Subscribes to RTNLGRP_LINK, IPV4/IPV6_IFADDR, IPV4/IPV6_ROUTE,
+/// IPV4/IPV6_RULE and NEIGH in the calling thread's namespace (inside a
+/// tokio runtime) and returns the events that concern the agent's objects.
+/// Equals `ip monitor link address route rule neigh` plus a filter.
+pub async fn watch() -> Result<Monitor> {
+    tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+    let groups = [
+        MulticastGroup::Link,
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+        MulticastGroup::Ipv4Route,
+        MulticastGroup::Ipv6Route,
+        MulticastGroup::Ipv4Rule,
+        MulticastGroup::Ipv6Rule,
+        MulticastGroup::Neigh,
+    ];
+    let (conn, handle, mut messages) =
+        rtnetlink::new_multicast_connection(&groups).map_err(|cause| Error::Socket { cause })?;
+    let conn_task = tokio::spawn(conn);
+    // Subscribed first, then read the state: nothing falls in between.
+    let mut state = State::default();
+    for l in list_links(&handle)
+        .await?
+        .by_name
+        .into_values()
+        .filter(|l| is_owned(&l.name))
+    {
+        state.links.insert(l.index, l);
+    }
+    for r in list_owned_routes(&handle).await? {
+        state.routes.insert((r.table, r.dst));
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let filter_task = tokio::spawn(async move {
+        while let Some((msg, _)) = messages.next().await {
+            for ev in state.events(msg) {
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    Ok(Monitor {
+        rx,
+        tasks: vec![filter_task, conn_task],
+    })
+}
+
+/// What the filter remembers: owned links by ifindex (FDB and address
+/// messages carry only the ifindex) and the keys of proto-166 routes.
+#[derive(Default)]
+struct State {
+    links: BTreeMap<u32, LinkState>,
+    routes: BTreeSet<(u32, IpNet)>,
+}
+
+impl State {
+    fn owned_name(&self, index: u32) -> Option<String> {
+        self.links.get(&index).map(|l| l.name.clone())
+    }
+
+    fn fdb_event(&self, m: &NeighbourMessage, deleted: bool) -> Option<Event> {
+        let f = FdbState::from_message(m)?;
+        let dev = self.owned_name(f.index)?;
+        Some(Event::FdbChanged {
+            dev,
+            dst: f.dst,
+            deleted,
+        })
+    }
+
+    fn events(&mut self, msg: NetlinkMessage<RouteNetlinkMessage>) -> Vec<Event> {
+        let replace = msg.header.flags & NLM_F_REPLACE != 0;
+        let inner = match msg.payload {
+            NetlinkPayload::Overrun(_) => return vec![Event::Resync],
+            NetlinkPayload::InnerMessage(m) => m,
+            _ => return vec![],
+        };
+        let mut out = Vec::new();
+        match inner {
+            RouteNetlinkMessage::NewLink(m) => {
+                if let Some(l) = LinkState::from_message(&m).filter(|l| is_owned(&l.name)) {
+                    let prev = self.links.insert(l.index, l.clone());
+                    if prev.is_some_and(|p| (p.up && !l.up) || p.mtu != l.mtu) {
+                        out.push(Event::LinkChanged {
+                            name: l.name,
+                            up: l.up,
+                            mtu: l.mtu,
+                        });
+                    }
+                }
+            }
+            RouteNetlinkMessage::DelLink(m) => {
+                if let Some(l) = self.links.remove(&m.header.index) {
+                    out.push(Event::LinkDeleted { name: l.name });
+                }
+            }
+            RouteNetlinkMessage::DelAddress(m) => {
+                if let (Some(a), Some(dev)) =
+                    (AddrState::from_message(&m), self.owned_name(m.header.index))
+                {
+                    if !a.is_ipv6_link_local() {
+                        out.push(Event::AddressDeleted { dev, addr: a.addr });
+                    }
+                }
+            }
+            RouteNetlinkMessage::NewRoute(m) => {
+                if let Some(r) = RouteState::from_message(&m) {
+                    if r.protocol == PROTO {
+                        self.routes.insert(r.key());
+                    } else if replace && self.routes.remove(&r.key()) {
+                        out.push(Event::RouteReplaced {
+                            dst: r.dst,
+                            table: r.table,
+                            protocol: r.protocol,
+                        });
+                    }
+                }
+            }
+            RouteNetlinkMessage::DelRoute(m) => {
+                if let Some(r) = RouteState::from_message(&m).filter(|r| r.protocol == PROTO) {
+                    self.routes.remove(&r.key());
+                    out.push(Event::RouteDeleted {
+                        dst: r.dst,
+                        table: r.table,
+                    });
+                }
+            }
+            RouteNetlinkMessage::DelRule(m) => {
+                if let Some(r) = RuleState::from_message(&m).filter(RuleState::is_owned) {
+                    out.push(Event::RuleDeleted {
+                        pref: r.pref,
+                        table: r.table,
+                    });
+                }
+            }
+            RouteNetlinkMessage::NewNeighbour(m) => out.extend(self.fdb_event(&m, false)),
+            RouteNetlinkMessage::DelNeighbour(m) => out.extend(self.fdb_event(&m, true)),
+            _ => {}
+        }
+        out
+    }
+}

@@ -1,0 +1,133 @@
+//! Policy-routing rules (`ip rule`) the agent owns: protocol 166, or (left
+//! by older versions) a priority in `ownership::RULE_PREFS` looking up a
+//! table in `ownership::TABLES`.
+//!
+//! - [`list`]: `ip -j rule show` (IPv4 and IPv6) as [`RuleState`]s.
+//! - [`add`]: `ip rule add pref P lookup T proto 166`.
+//! - [`del`]: `ip rule del pref P lookup T [proto 166]`.
+//! - [`ensure`]: exactly the planned rules.
+
+pub mod add;
+pub mod del;
+pub mod ensure;
+pub mod list;
+
+use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
+use netlink_packet_route::AddressFamily;
+use plan::host::ownership;
+use ruleset::IpVersion;
+
+pub use add::add_rule;
+pub use del::delete_rule;
+pub use ensure::ensure_rules;
+pub use list::{list_owned_rules, list_rules};
+
+/// One rule as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleState {
+    /// `ip -4 rule` or `ip -6 rule`.
+    pub version: IpVersion,
+    /// Priority (`pref`); `None` only for malformed dumps.
+    pub pref: Option<u32>,
+    /// Table looked up (`lookup T`).
+    pub table: u32,
+    /// Action (1 = to table, 2 goto, 6 blackhole...).
+    pub action: u8,
+    /// `proto` number (0 when the kernel or tool did not set one).
+    pub protocol: u8,
+    /// Selectors, in `ip rule` words (`from 10.0.0.0/8`, `iif eth0`,
+    /// `fwmark 0x1`); empty for a rule that matches everything.
+    pub selectors: Vec<String>,
+}
+
+impl RuleState {
+    /// Parses an `RTM_NEWRULE` message.
+    pub fn from_message(m: &RuleMessage) -> Option<RuleState> {
+        let version = match m.header.family {
+            AddressFamily::Inet => IpVersion::V4,
+            AddressFamily::Inet6 => IpVersion::V6,
+            _ => return None,
+        };
+        let mut r = RuleState {
+            version,
+            pref: None,
+            table: u32::from(m.header.table),
+            action: u8::from(m.header.action),
+            protocol: 0,
+            selectors: Vec::new(),
+        };
+        if m.header.tos != 0 {
+            r.selectors.push(format!("tos {:#x}", m.header.tos));
+        }
+        for a in &m.attributes {
+            match a {
+                RuleAttribute::Priority(p) => r.pref = Some(*p),
+                RuleAttribute::Table(t) => r.table = *t,
+                RuleAttribute::Protocol(p) => r.protocol = u8::from(*p),
+                RuleAttribute::Source(s) => {
+                    r.selectors.push(format!("from {s}/{}", m.header.src_len))
+                }
+                RuleAttribute::Destination(d) => {
+                    r.selectors.push(format!("to {d}/{}", m.header.dst_len))
+                }
+                RuleAttribute::Iifname(n) => r.selectors.push(format!("iif {n}")),
+                RuleAttribute::Oifname(n) => r.selectors.push(format!("oif {n}")),
+                RuleAttribute::FwMark(v) => r.selectors.push(format!("fwmark {v:#x}")),
+                RuleAttribute::FwMask(v) => r.selectors.push(format!("fwmask {v:#x}")),
+                RuleAttribute::Goto(v) => r.selectors.push(format!("goto {v}")),
+                RuleAttribute::SuppressPrefixLen(v) if *v != u32::MAX => {
+                    r.selectors.push(format!("suppress_prefixlength {v}"))
+                }
+                RuleAttribute::SuppressIfGroup(v) if *v != u32::MAX => {
+                    r.selectors.push(format!("suppress_ifgroup {v}"))
+                }
+                RuleAttribute::IpProtocol(p) => r.selectors.push(format!("ipproto {p:?}")),
+                RuleAttribute::SourcePortRange(p) => r.selectors.push(format!("sport {p:?}")),
+                RuleAttribute::DestinationPortRange(p) => r.selectors.push(format!("dport {p:?}")),
+                RuleAttribute::UidRange(u) => r.selectors.push(format!("uidrange {u:?}")),
+                RuleAttribute::L3MDev(true) => r.selectors.push("l3mdev".into()),
+                _ => {}
+            }
+        }
+        Some(r)
+    }
+
+    /// True for rules the agent owns: protocol 166, or a priority and table
+    /// from `plan::host::ownership` (rules left by older versions).
+    pub fn is_owned(&self) -> bool {
+        self.protocol == plan::host::ROUTE_PROTOCOL
+            || self
+                .pref
+                .is_some_and(|p| ownership::RULE_PREFS.contains(&p))
+                && ownership::TABLES.contains(&self.table)
+    }
+
+    /// True when this is exactly the planned rule `r` as the agent adds it.
+    pub fn is(&self, r: &plan::RoutingRule) -> bool {
+        self.version == r.version
+            && self.pref == Some(r.pref)
+            && self.table == r.table
+            && self.action == 1
+            && self.protocol == plan::host::ROUTE_PROTOCOL
+            && self.selectors.is_empty()
+    }
+}
+
+/// How a rule is named in errors: `rule pref P lookup T (ipv4)`.
+pub(crate) fn describe(version: IpVersion, pref: Option<u32>, table: u32) -> String {
+    let v = match version {
+        IpVersion::V4 => "ipv4",
+        IpVersion::V6 => "ipv6",
+    };
+    match pref {
+        Some(p) => format!("rule pref {p} lookup {table} ({v})"),
+        None => format!("rule lookup {table} ({v})"),
+    }
+}
+
+pub(crate) fn family(v: IpVersion) -> AddressFamily {
+    match v {
+        IpVersion::V4 => AddressFamily::Inet,
+        IpVersion::V6 => AddressFamily::Inet6,
+    }
+}

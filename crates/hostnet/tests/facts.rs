@@ -1,0 +1,81 @@
+//! Facts discovery on a namespace with a veth uplink (mtu 1400), a CNI
+//! bridge and a second veth holding the public IP, checked against `ip -j`.
+
+mod common;
+use common::*;
+use hostnet::{facts, Error, Host};
+use plan::Iface;
+
+#[test]
+fn uplink_cni_and_public_interfaces_are_found() {
+    let ns = node("ra-hn-facts", "10.1.0.2", "10.244.1.1");
+    ns.sh("set -e
+         ip link add pub0 mtu 1450 type veth peer name pubpeer
+         ip addr add 172.16.0.2/24 dev pub0
+         ip link set pub0 up")
+        .unwrap();
+    let cidrs = [net("10.244.0.0/16")];
+    let (f, same, overridden, missing) = block(&ns, || async {
+        let h = Host::new().unwrap();
+        let f = facts::discover(ip("10.1.0.2"), &cidrs, None, Some(ip("172.16.0.2")))
+            .await
+            .unwrap();
+        let same = h
+            .discover(ip("10.1.0.2"), &cidrs, None, Some(ip("10.1.0.2")))
+            .await
+            .unwrap();
+        let overridden = h
+            .discover(ip("10.1.0.2"), &[], Some("pub0"), None)
+            .await
+            .unwrap();
+        let missing = h.discover(ip("10.9.9.9"), &cidrs, None, None).await;
+        (f, same, overridden, missing)
+    });
+    // Independent truth from `ip -j link` / `ip -j addr`.
+    let mtu = |dev: &str| {
+        json(&ns, &format!("ip -j link show {dev}"))[0]["mtu"]
+            .as_u64()
+            .unwrap() as u32
+    };
+    assert_eq!(mtu("eth0"), 1400);
+    assert_eq!(
+        f.uplink,
+        Iface {
+            name: "eth0".into(),
+            mtu: 1400,
+            addr: ip("10.1.0.2")
+        }
+    );
+    assert_eq!(
+        f.cni,
+        Some(Iface {
+            name: "cni0".into(),
+            mtu: mtu("cni0"),
+            addr: ip("10.244.1.1")
+        })
+    );
+    assert_eq!(
+        f.public,
+        Some(Iface {
+            name: "pub0".into(),
+            mtu: 1450,
+            addr: ip("172.16.0.2")
+        })
+    );
+    assert_eq!(
+        same.public, None,
+        "public IP on the uplink: no separate public interface"
+    );
+    assert_eq!(
+        overridden.cni,
+        Some(Iface {
+            name: "pub0".into(),
+            mtu: 1450,
+            addr: ip("172.16.0.2")
+        })
+    );
+    match missing {
+        Err(e @ Error::Facts { .. }) => assert!(e.to_string().contains("10.9.9.9"), "{e}"),
+        other => panic!("expected a facts error, got {other:?}"),
+    }
+}

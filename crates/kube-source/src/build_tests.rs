@@ -1,0 +1,177 @@
+//! Unit tests of [`crate::build_topology`].
+
+use crate::build::{build_topology, BuildError, MSS_ANNOTATION};
+use crate::config::KubeConfig;
+use crate::crd::{Endpoint, EndpointSpec};
+use k8s_openapi::api::core::v1::{Node, NodeAddress, NodeStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use std::collections::BTreeMap;
+
+fn cfg() -> KubeConfig {
+    let m: BTreeMap<&str, &str> = [
+        ("SUBMARINER_NAMESPACE", "submariner-operator"),
+        ("SUBMARINER_CLUSTERID", "cluster-a"),
+        ("SUBMARINER_CLUSTERCIDR", "10.244.0.0/16"),
+        ("SUBMARINER_SERVICECIDR", "10.96.0.0/16"),
+        ("NODE_NAME", "worker-1"),
+    ]
+    .into_iter()
+    .collect();
+    KubeConfig::from_lookup(|k| m.get(k).map(|v| v.to_string())).unwrap()
+}
+
+fn node(name: &str, ip: &str) -> Node {
+    Node {
+        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        status: Some(NodeStatus {
+            addresses: Some(vec![
+                NodeAddress { type_: "Hostname".into(), address: name.into() },
+                NodeAddress { type_: "InternalIP".into(), address: ip.into() },
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn ts(secs: i64) -> Time {
+    Time(k8s_openapi::jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap())
+}
+
+fn ep(name: &str, cluster: &str, host: &str, ip: &str, subnets: &[&str], created: i64) -> Endpoint {
+    let mut e = Endpoint::new(
+        name,
+        EndpointSpec {
+            cluster_id: cluster.into(),
+            cable_name: format!("submariner-cable-{cluster}-{}", ip.replace('.', "-")),
+            hostname: host.into(),
+            private_ip: ip.into(),
+            subnets: subnets.iter().map(|s| s.to_string()).collect(),
+            backend: "libreswan".into(),
+            health_check_ip: format!("10.{}.0.1", 100 + created),
+            ..Default::default()
+        },
+    );
+    e.metadata.creation_timestamp = Some(ts(created));
+    e.metadata.namespace = Some("submariner-operator".into());
+    e
+}
+
+fn nodes() -> Vec<Node> {
+    vec![node("gw-1", "192.168.1.10"), node("gw-2", "192.168.1.11"), node("worker-1", "192.168.1.20")]
+}
+
+#[test]
+fn worker_follows_the_newest_local_endpoint_and_newest_remote_wins() {
+    let eps = vec![
+        ep("a-gw-1", "cluster-a", "gw-1", "192.168.1.10", &["10.244.0.0/16"], 1),
+        ep("a-gw-2", "cluster-a", "gw-2", "192.168.1.11", &["10.244.0.0/16"], 5),
+        ep("b-old", "cluster-b", "b-gw-1", "172.18.0.5", &["10.245.0.0/16"], 2),
+        ep("b-new", "cluster-b", "b-gw-2", "172.18.0.6", &["10.246.0.0/16", "10.97.0.0/16"], 3),
+    ];
+    let b = build_topology(&cfg(), &nodes(), &eps, "worker-1", "worker-1").unwrap();
+    let t = &b.topology;
+    assert_eq!(t.active_gateway().unwrap().hostname, "gw-2", "newest local endpoint is active");
+    assert_eq!(t.cluster.gateways.len(), 2);
+    assert!(!t.is_gateway("worker-1"));
+    assert_eq!(t.remote_clusters.len(), 1);
+    let r = &t.remote_clusters[0];
+    assert_eq!(r.gateway.private_ip.to_string(), "172.18.0.6");
+    assert_eq!(r.subnets.iter().map(|s| s.to_string()).collect::<Vec<_>>(), ["10.246.0.0/16", "10.97.0.0/16"]);
+    assert_eq!(b.remote_endpoints[0].hostname, "b-gw-2");
+    assert!(b.skipped.is_empty(), "{:?}", b.skipped);
+    assert!(b.notes.iter().any(|n| n.contains("b-old")), "{:?}", b.notes);
+}
+
+#[test]
+fn this_nodes_endpoint_is_active_even_when_older_and_matched_by_os_hostname() {
+    let eps = vec![
+        ep("mine", "cluster-a", "gw-1.example.internal", "192.168.1.10", &[], 1),
+        ep("other", "cluster-a", "gw-2", "192.168.1.11", &[], 9),
+    ];
+    // NODE_NAME gw-1, OS host name gw-1.example.internal (issue #736).
+    let b = build_topology(&cfg(), &nodes(), &eps, "gw-1", "gw-1.example.internal").unwrap();
+    assert_eq!(b.topology.active_gateway().unwrap().hostname, "gw-1");
+    assert!(b.topology.is_gateway("gw-1"));
+    assert!(b.notes.iter().any(|n| n.contains("differs from the OS host name")), "{:?}", b.notes);
+}
+
+#[test]
+fn gateway_moving_between_nodes() {
+    let before = vec![ep("gw-1", "cluster-a", "gw-1", "192.168.1.10", &[], 1)];
+    let after = vec![ep("gw-2", "cluster-a", "gw-2", "192.168.1.11", &[], 2)];
+    for (eps, gw) in [(&before, "gw-1"), (&after, "gw-2")] {
+        for me in ["gw-1", "gw-2", "worker-1"] {
+            let t = build_topology(&cfg(), &nodes(), eps, me, me).unwrap().topology;
+            assert_eq!(t.active_gateway().unwrap().hostname, gw);
+            assert_eq!(t.is_gateway(me), me == gw, "node {me}");
+        }
+    }
+}
+
+#[test]
+fn invalid_endpoint_is_skipped_and_named_others_kept() {
+    let eps = vec![
+        ep("b", "cluster-b", "b-gw", "172.18.0.5", &["10.245.0.0/16"], 1),
+        ep("c-bad", "cluster-c", "c-gw", "172.18.0.7", &["10.300.0.0/16"], 1),
+        ep("d-hostbits", "cluster-d", "d-gw", "172.18.0.8", &["10.247.0.1/16"], 1),
+        ep("e-noip", "cluster-e", "e-gw", "not-an-ip", &["10.248.0.0/16"], 1),
+        ep("f-overlap", "cluster-f", "f-gw", "172.18.0.9", &["10.244.128.0/17"], 1),
+    ];
+    let b = build_topology(&cfg(), &nodes(), &eps, "worker-1", "worker-1").unwrap();
+    let ids: Vec<&str> = b.topology.remote_clusters.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["cluster-b"]);
+    let named: Vec<&str> = b.skipped.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(named, ["c-bad", "d-hostbits", "e-noip", "f-overlap"]);
+    let text: Vec<String> = b.skipped.iter().map(ToString::to_string).collect();
+    assert!(text[0].contains("10.300.0.0/16") && text[0].contains("Endpoint \"c-bad\""), "{text:?}");
+    assert!(text[1].contains("10.247.0.0/16"), "{text:?}");
+    assert!(text[3].contains("overlaps"), "{text:?}");
+}
+
+#[test]
+fn newest_invalid_remote_falls_back_to_the_next_usable_one() {
+    let eps = vec![
+        ep("b-old", "cluster-b", "b-gw", "172.18.0.5", &["10.245.0.0/16"], 1),
+        ep("b-new", "cluster-b", "b-gw", "172.18.0.6", &[], 2),
+    ];
+    let b = build_topology(&cfg(), &nodes(), &eps, "worker-1", "worker-1").unwrap();
+    assert_eq!(b.topology.remote_clusters[0].gateway.private_ip.to_string(), "172.18.0.5");
+    assert_eq!(b.skipped[0].name, "b-new");
+}
+
+#[test]
+fn plural_ip_fields_and_hostname_mapping_by_ip() {
+    let mut e = ep("a", "cluster-a", "some-other-name", "", &[], 1);
+    e.spec.private_ips = vec!["fd00::1".into(), "192.168.1.11".into()];
+    let b = build_topology(&cfg(), &nodes(), &[e], "worker-1", "worker-1").unwrap();
+    let g = b.topology.active_gateway().unwrap();
+    assert_eq!((g.hostname.as_str(), g.private_ip.to_string()), ("gw-2", "192.168.1.11".to_string()));
+}
+
+#[test]
+fn mss_annotation_and_missing_node() {
+    let mut ns = nodes();
+    ns[2].metadata.annotations = Some([(MSS_ANNOTATION.to_string(), "1300".to_string())].into());
+    let t = build_topology::<_, Endpoint>(&cfg(), &ns, &[], "worker-1", "worker-1").unwrap().topology;
+    assert_eq!(t.tunables.mss, Some(1300));
+    ns[2].metadata.annotations = Some([(MSS_ANNOTATION.to_string(), "tiny".to_string())].into());
+    let b = build_topology::<_, Endpoint>(&cfg(), &ns, &[], "worker-1", "worker-1").unwrap();
+    assert_eq!(b.topology.tunables.mss, None);
+    assert!(b.skipped[0].reason.contains(MSS_ANNOTATION));
+    let e = build_topology::<_, Endpoint>(&cfg(), &ns, &[], "nobody", "nobody").unwrap_err();
+    assert!(matches!(e, BuildError::ThisNodeMissing { .. }), "{e}");
+    assert!(e.to_string().contains("NODE_NAME"));
+}
+
+#[test]
+fn endpoint_private_ip_on_a_second_internal_ip() {
+    let mut ns = nodes();
+    if let Some(a) = ns[1].status.as_mut().and_then(|s| s.addresses.as_mut()) {
+        a.push(NodeAddress { type_: "InternalIP".into(), address: "10.10.0.11".into() });
+    }
+    let eps = vec![ep("gw", "cluster-a", "gw-2", "10.10.0.11", &[], 1)];
+    let t = build_topology(&cfg(), &ns, &eps, "worker-1", "worker-1").unwrap().topology;
+    assert_eq!(t.active_gateway().unwrap().private_ip.to_string(), "10.10.0.11");
+    assert_eq!(t.node("gw-2").unwrap().ip.to_string(), "10.10.0.11");
+}

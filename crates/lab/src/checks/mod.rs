@@ -1,0 +1,126 @@
+//! The checks of the main job, one module each, and [`demo`].
+//!
+//! Every check takes a [`Lab`] that is up with its agents converged,
+//! returns a one-line detail on success, leaves the lab as it found it
+//! (agents restarted with their usual arguments, lab-owned tables removed),
+//! and records its figures in [`Lab::figures`].
+
+pub mod degraded;
+pub mod failover;
+pub mod host_network;
+pub mod mss_clamp;
+pub mod pod_to_pod;
+pub mod source_address;
+pub mod three_clusters;
+pub mod throughput;
+pub mod uninstall;
+
+use crate::plan::NodePlan;
+use crate::report::{Check, DemoReport};
+use crate::{Lab, LabConfig, LabError, Result};
+use std::time::Instant;
+
+/// A check: runs against a lab, returns its detail.
+pub type CheckFn = fn(&mut Lab) -> Result<String>;
+
+/// The checks `demo` runs on the main lab, in order (uninstall last: it
+/// removes the agents' work).
+pub const SEQUENCE: &[(&str, CheckFn)] = &[
+    ("pod-to-pod", pod_to_pod::run),
+    ("source-address", source_address::run),
+    ("host-network", host_network::run),
+    ("degraded", degraded::run),
+    ("mss-clamp", mss_clamp::run),
+    ("throughput", throughput::run),
+    ("failover", failover::run),
+    ("uninstall", uninstall::run),
+];
+
+/// A pod (namespace, address) of cluster `c`, node `i` (0-based; clamped
+/// to the last node).
+pub fn pod(lab: &Lab, c: usize, i: usize) -> NodePlan {
+    let nodes = &lab.plan.clusters[c].nodes;
+    nodes[i.min(nodes.len() - 1)].clone()
+}
+
+/// The last node of cluster `c`: a non-gateway when the cluster has two
+/// or more nodes and its gateway is node 1.
+pub fn last(lab: &Lab, c: usize) -> NodePlan {
+    pod(lab, c, usize::MAX)
+}
+
+/// The arguments `node`'s agent runs with normally.
+pub fn usual_args(lab: &Lab, node: &str) -> Vec<String> {
+    lab.config
+        .extra_agent_args
+        .get(node)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Fails unless the lab has at least `clusters` clusters and `nodes` nodes.
+pub fn need(lab: &Lab, clusters: usize, nodes: usize) -> Result<()> {
+    if lab.config.clusters < clusters || lab.config.nodes < nodes {
+        return Err(LabError::Config(format!(
+            "this check needs at least {clusters} clusters x {nodes} nodes, the lab has {} x {}",
+            lab.config.clusters, lab.config.nodes
+        )));
+    }
+    Ok(())
+}
+
+/// Up, every check of [`SEQUENCE`], down; then, when the lab has fewer
+/// than three clusters, a 3-cluster x 2-node lab for `three-clusters`.
+pub fn demo(config: LabConfig) -> DemoReport {
+    let start = Instant::now();
+    let mut report = DemoReport {
+        clusters: config.clusters,
+        nodes: config.nodes,
+        ..DemoReport::default()
+    };
+    let third = config.clusters < 3;
+    match Lab::up(config.clone()) {
+        Err(e) => report
+            .checks
+            .push(Check::from_result::<LabError>("lab-up", Err(e))),
+        Ok(mut lab) => {
+            for (name, f) in SEQUENCE {
+                let r = f(&mut lab);
+                lab.check_cni_tables(name);
+                report.checks.push(Check::from_result(name, r));
+            }
+            if !third {
+                let r = three_clusters::run(&mut lab);
+                report.checks.push(Check::from_result("three-clusters", r));
+            }
+            report.figures = lab.figures.clone();
+            if let Err(e) = lab.down() {
+                report
+                    .checks
+                    .push(Check::from_result::<LabError>("lab-down", Err(e)));
+            }
+        }
+    }
+    if third {
+        let mut c3 = config.clone();
+        c3.clusters = 3;
+        c3.nodes = config.nodes.clamp(1, 2);
+        c3.prefix = format!("{}-3c", config.prefix);
+        c3.work_dir = config.work_dir.with_file_name(format!(
+            "{}-3c",
+            config
+                .work_dir
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let r = Lab::up(c3).and_then(|mut lab| {
+            let r = three_clusters::run(&mut lab);
+            lab.down()?;
+            r
+        });
+        report.checks.push(Check::from_result("three-clusters", r));
+    }
+    report.figures.demo_ms = Some(start.elapsed().as_millis() as u64);
+    report
+}

@@ -1,0 +1,52 @@
+//! Check 1: pod to pod across clusters from every node's pod: ICMP, and a
+//! 100 MiB TCP transfer whose sha256 matches on both ends.
+
+use super::pod;
+use crate::traffic::{ping, tcp_transfer};
+use crate::{Lab, LabError, Result};
+use std::time::{Duration, Instant};
+
+/// Bytes of each transfer.
+pub const BYTES: u64 = 100 << 20;
+
+/// From every pod of cluster c to the pod of the same node index in cluster
+/// c+1 (wrapping).
+pub fn run(lab: &mut Lab) -> Result<String> {
+    let start = Instant::now();
+    let clusters = lab.plan.clusters.len();
+    if clusters < 2 {
+        return Err(LabError::Config("pod-to-pod needs 2 clusters".into()));
+    }
+    let mut pairs = 0;
+    for c in 0..clusters {
+        for i in 0..lab.plan.clusters[c].nodes.len() {
+            let src = pod(lab, c, i);
+            let dst = pod(lab, (c + 1) % clusters, i);
+            ping(&src.pod_ns, dst.pod_ip)?;
+            let t = tcp_transfer(
+                &src.pod_ns,
+                &dst.pod_ns,
+                dst.pod_ip,
+                BYTES,
+                Duration::from_secs(30),
+            )?;
+            if t.sent_sha256 != t.received_sha256 || t.sent_sha256.len() != 64 {
+                return Err(LabError::Traffic {
+                    from: src.pod_ns,
+                    to: dst.pod_ns,
+                    detail: format!(
+                        "sha256 mismatch: sent {} received {}",
+                        t.sent_sha256, t.received_sha256
+                    ),
+                });
+            }
+            pairs += 1;
+        }
+    }
+    lab.figures.transfer_mib = Some(pairs * (BYTES >> 20));
+    Ok(format!(
+        "{pairs} pods: ICMP and {} MiB TCP each across clusters, sha256 equal ({:.1} s)",
+        BYTES >> 20,
+        start.elapsed().as_secs_f64()
+    ))
+}

@@ -1,0 +1,283 @@
+//! The packet-filter ruleset, shaped by the chosen [`capabilities::Constructs`].
+//!
+//! Layout `Inet`: one `table inet routeagent`. Layout `Split`: `table ip
+//! routeagent`, plus `table ip6 routeagent` when there are IPv6 CIDRs and
+//! IPv6 is supported. Each table holds:
+//! - sets `local-vN` (cluster + service CIDRs) and `remote-vN` (all remote
+//!   subnets), aggregated; without interval sets the rules are expanded per
+//!   prefix pair instead. Rules keep referring to the sets when they are
+//!   empty, so a change of remote subnets is a set-only update.
+//! - `ra-input` (filter input, priority filter): the tunnels' UDP ports.
+//! - `ra-forward` (filter forward, priority filter - 10): tunnel traffic.
+//! - `ra-postrouting` (nat postrouting, priority srcnat - 10, before the
+//!   CNI's and kube-proxy's masquerade): host traffic into vx-submariner
+//!   takes the CNI address; local->remote keeps its pod source
+//!   (`snat to ip saddr` binds NAT so no later masquerade applies; an
+//!   `accept` is not final across tables, so it is only the degraded
+//!   form); remote->local is accepted.
+//! - `ra-mss` (filter postrouting, priority mangle; never a route chain,
+//!   which only the output hook takes): TCP SYNs between local and remote
+//!   get their MSS clamped to the route MTU or tunables.mss.
+
+use crate::input::Ctx;
+use crate::links::VX_SUBMARINER;
+use crate::tunnel;
+use capabilities::TableLayout;
+use ipnet::IpNet;
+use ruleset::{
+    Action, Chain, ChainType, Family, Hook, IpVersion, Match, Priority, Rule, RuleSet, Set, Table,
+};
+use std::net::IpAddr;
+
+/// The agent's table name (every family).
+pub const TABLE: &str = "routeagent";
+/// Input chain.
+pub const CHAIN_INPUT: &str = "ra-input";
+/// Forward chain.
+pub const CHAIN_FORWARD: &str = "ra-forward";
+/// NAT postrouting chain.
+pub const CHAIN_POSTROUTING: &str = "ra-postrouting";
+/// MSS clamp chain.
+pub const CHAIN_MSS: &str = "ra-mss";
+/// `priority filter - 10`.
+pub const FORWARD_PRIORITY: Priority = Priority(-10);
+/// `priority srcnat - 10`: before other tables' srcnat chains.
+pub const NAT_PRIORITY: Priority = Priority(90);
+
+/// The set of local (`"local"`) or remote (`"remote"`) CIDRs of version `v`.
+pub fn set_name(side: &str, v: IpVersion) -> String {
+    match v {
+        IpVersion::V4 => format!("{side}-v4"),
+        IpVersion::V6 => format!("{side}-v6"),
+    }
+}
+
+fn has(cidrs: &[IpNet], v: IpVersion) -> bool {
+    cidrs.iter().any(|c| IpVersion::of(&c.addr()) == v)
+}
+
+/// Builds the ruleset; see the module doc.
+pub(crate) fn ruleset(
+    ctx: &Ctx<'_>,
+    tunnel_ifaces: &[String],
+    udp_ports: &[u16],
+    warnings: &mut Vec<String>,
+) -> RuleSet {
+    let c = ctx.constructs;
+    let any_v6 = has(&ctx.local_cidrs, IpVersion::V6) || has(&ctx.remote_cidrs, IpVersion::V6);
+    let v6 = any_v6 && c.ipv6;
+    if any_v6 && !c.ipv6 {
+        warnings.push("IPv6 CIDRs are in the topology but the host's packet filter has no IPv6 support: no IPv6 rules".into());
+    }
+    let b = Builder {
+        ctx,
+        tunnel_ifaces,
+        udp_ports,
+    };
+    let tables = match c.layout {
+        TableLayout::Inet => {
+            let mut vs = vec![IpVersion::V4];
+            if v6 {
+                vs.push(IpVersion::V6);
+            }
+            vec![b.table(Family::Inet, &vs, warnings)]
+        }
+        TableLayout::Split => {
+            let mut t = vec![b.table(Family::Ip, &[IpVersion::V4], warnings)];
+            if v6 {
+                t.push(b.table(Family::Ip6, &[IpVersion::V6], warnings));
+            }
+            t
+        }
+    };
+    RuleSet::new(tables)
+}
+
+struct Builder<'a, 'b> {
+    ctx: &'a Ctx<'b>,
+    tunnel_ifaces: &'a [String],
+    udp_ports: &'a [u16],
+}
+
+impl Builder<'_, '_> {
+    fn comment(&self, r: Rule, text: &str) -> Rule {
+        if self.ctx.constructs.comments {
+            r.comment(text)
+        } else {
+            r
+        }
+    }
+
+    fn table(&self, family: Family, versions: &[IpVersion], warnings: &mut Vec<String>) -> Table {
+        let c = self.ctx.constructs;
+        let mut t = Table::new(family, TABLE);
+        if c.interval_sets {
+            for &v in versions {
+                t.sets.push(Set::aggregated(
+                    set_name("local", v),
+                    v,
+                    self.ctx.local_cidrs.iter().copied(),
+                ));
+                t.sets.push(Set::aggregated(
+                    set_name("remote", v),
+                    v,
+                    self.ctx.remote_cidrs.iter().copied(),
+                ));
+            }
+        }
+        if family.carries(IpVersion::V4) {
+            t.chains.push(self.input());
+        }
+        t.chains.push(self.forward());
+        t.chains.push(self.postrouting(versions, warnings));
+        if c.mss_clamp {
+            t.chains.push(self.mss(versions));
+        }
+        t
+    }
+
+    /// `udp dport P accept` per tunnel port.
+    fn input(&self) -> Chain {
+        let mut ports = self.udp_ports.to_vec();
+        ports.sort_unstable();
+        ports.dedup();
+        Chain::base(
+            CHAIN_INPUT,
+            ChainType::Filter,
+            Hook::Input,
+            Priority::FILTER,
+        )
+        .with_rules(ports.into_iter().map(|port| {
+            let r = Rule::matching([Match::Dport {
+                proto: ruleset::L4Proto::Udp,
+                port,
+            }])
+            .then(Action::Accept);
+            self.comment(r, "tunnel encapsulation")
+        }))
+    }
+
+    /// `oifname T accept`, `iifname T accept` per tunnel interface.
+    fn forward(&self) -> Chain {
+        let mut ch = Chain::base(
+            CHAIN_FORWARD,
+            ChainType::Filter,
+            Hook::Forward,
+            FORWARD_PRIORITY,
+        );
+        for i in self.tunnel_ifaces {
+            ch.rules.push(self.comment(
+                Rule::matching([Match::oif(i.clone())]).then(Action::Accept),
+                "into a tunnel",
+            ));
+            ch.rules.push(self.comment(
+                Rule::matching([Match::iif(i.clone())]).then(Action::Accept),
+                "out of a tunnel",
+            ));
+        }
+        ch
+    }
+
+    /// Address matches from side `src` to side `dst`: one set pair, or one
+    /// prefix pair per aggregated prefix without interval sets.
+    fn pairs(&self, v: IpVersion, src: &str, dst: &str) -> Vec<Vec<Match>> {
+        if self.ctx.constructs.interval_sets {
+            return vec![vec![
+                Match::saddr_in(v, set_name(src, v)),
+                Match::daddr_in(v, set_name(dst, v)),
+            ]];
+        }
+        let side = |s: &str| {
+            let list = if s == "local" {
+                &self.ctx.local_cidrs
+            } else {
+                &self.ctx.remote_cidrs
+            };
+            Set::aggregated("x", v, list.iter().copied()).elements
+        };
+        let (ss, ds) = (side(src), side(dst));
+        ss.iter()
+            .flat_map(|s| {
+                ds.iter()
+                    .map(move |d| vec![Match::saddr(*s), Match::daddr(*d)])
+            })
+            .collect()
+    }
+
+    fn postrouting(&self, versions: &[IpVersion], warnings: &mut Vec<String>) -> Chain {
+        let c = self.ctx.constructs;
+        let mut ch = Chain::base(
+            CHAIN_POSTROUTING,
+            ChainType::Nat,
+            Hook::Postrouting,
+            NAT_PRIORITY,
+        );
+        if versions.contains(&IpVersion::V4) {
+            let m = [
+                Match::saddr(tunnel::network(tunnel::VX_OCTET)),
+                Match::oif(VX_SUBMARINER),
+            ];
+            let action = match self.ctx.cni_ip {
+                Some(ip) => Some(Action::Snat(IpAddr::V4(ip))),
+                None if c.masquerade => {
+                    warnings.push("no CNI interface address known: host-network traffic into vx-submariner is masqueraded instead of taking the CNI address".into());
+                    Some(Action::Masquerade)
+                }
+                None => {
+                    warnings.push("no CNI interface address known and no masquerade support: host-network traffic into vx-submariner keeps its 240.x source and replies cannot return; set tunables.cniInterface".into());
+                    None
+                }
+            };
+            if let Some(a) = action {
+                ch.rules.push(self.comment(
+                    Rule::matching(m).then(a),
+                    "host traffic takes the CNI address",
+                ));
+            }
+        }
+        for &v in versions {
+            let (egress, text) = if c.self_snat {
+                (
+                    Action::SnatToSource(v),
+                    "local to remote: keep the pod source (self-SNAT)",
+                )
+            } else {
+                (Action::Accept, "local to remote: no NAT in this table")
+            };
+            for m in self.pairs(v, "local", "remote") {
+                ch.rules
+                    .push(self.comment(Rule::matching(m).then(egress.clone()), text));
+            }
+            for m in self.pairs(v, "remote", "local") {
+                ch.rules.push(self.comment(
+                    Rule::matching(m).then(Action::Accept),
+                    "remote to local: no NAT in this table",
+                ));
+            }
+        }
+        ch
+    }
+
+    fn mss(&self, versions: &[IpVersion]) -> Chain {
+        let action = match self.ctx.tunables().mss {
+            Some(v) => Action::ClampMss(v),
+            None => Action::ClampMssToPmtu,
+        };
+        let mut ch = Chain::base(
+            CHAIN_MSS,
+            ChainType::Filter,
+            Hook::Postrouting,
+            Priority::MANGLE,
+        );
+        for &v in versions {
+            for (src, dst) in [("local", "remote"), ("remote", "local")] {
+                for m in self.pairs(v, src, dst) {
+                    let r = Rule::matching(m).and(Match::TcpSyn).then(action.clone());
+                    ch.rules
+                        .push(self.comment(r, "clamp TCP MSS across the tunnels"));
+                }
+            }
+        }
+        ch
+    }
+}

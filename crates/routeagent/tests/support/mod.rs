@@ -1,0 +1,140 @@
+//! Shared helpers for the binary's namespace tests.
+#![allow(dead_code, missing_docs)]
+
+use netns::NetNs;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_routeagent");
+pub const PORT: u16 = 9181;
+
+/// A node namespace: uplink eth0 10.1.0.1/24, CNI bridge cni0 10.244.1.1/24,
+/// underlay eth1 192.168.50.1/24.
+pub fn node_ns(prefix: &str) -> NetNs {
+    netns::require_root();
+    let ns = NetNs::new(prefix).expect("namespace");
+    ns.sh("ip link add eth0 type veth peer name eth0p && ip link set eth0 mtu 1500 && ip addr add 10.1.0.1/24 dev eth0 \
+           && ip link set eth0 up && ip link set eth0p up \
+           && ip link add cni0 type bridge && ip addr add 10.244.1.1/24 dev cni0 && ip link set cni0 up \
+           && ip link add eth1 type veth peer name eth1p && ip addr add 192.168.50.1/24 dev eth1 && ip link set eth1 up && ip link set eth1p up")
+        .expect("node plumbing");
+    ns
+}
+
+pub fn topology(remotes: &[(&str, &[&str])], gateway: &str) -> String {
+    let mut s = format!(
+        "cluster:\n  id: cluster-a\n  clusterCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/16]\n  nodes:\n    - {{name: a1, ip: 10.1.0.1}}\n    - {{name: a2, ip: 10.1.0.2}}\n    - {{name: a3, ip: 10.1.0.3}}\n  gateways:\n    - {{hostname: {gateway}, privateIP: 10.1.0.{}, publicIP: 192.168.50.{}}}\n",
+        &gateway[1..],
+        &gateway[1..]
+    );
+    if !remotes.is_empty() {
+        s.push_str("remoteClusters:\n");
+        for (i, (id, cidrs)) in remotes.iter().enumerate() {
+            s.push_str(&format!("  - id: {id}\n    subnets: [{}]\n    gateway: {{hostname: {id}-gw, privateIP: 10.{}.0.1, publicIP: 192.168.50.{}}}\n", cidrs.join(", "), i + 2, 10 + i));
+        }
+    }
+    s
+}
+
+pub fn digest(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+pub struct Agent {
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start(ns: &NetNs, config: &Path, node: &str, state: &Path, extra: &[&str]) -> Agent {
+    let log = std::fs::File::create(state.with_extension("log")).unwrap();
+    let child = ns
+        .cmd(BIN)
+        .args(["run", "--config", config.to_str().unwrap(), "--node", node, "--listen", &format!("127.0.0.1:{PORT}"), "--state-dir", state.to_str().unwrap()])
+        .args(extra)
+        .env("ROUTEAGENT_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn routeagent");
+    Agent { child, dir: state.to_path_buf() }
+}
+
+pub fn status(ns: &NetNs) -> Option<Value> {
+    ns.run(|| {
+        let mut s = TcpStream::connect(("127.0.0.1", PORT)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"GET /status HTTP/1.1\r\n\r\n").ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).ok()?;
+        serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
+    })
+}
+
+/// Waits until the agent reports converged on the file's current bytes.
+pub fn wait_converged(ns: &NetNs, config: &Path, agent: &mut Agent) -> Value {
+    let want = digest(&std::fs::read(config).unwrap());
+    let start = Instant::now();
+    loop {
+        if let Some(s) = status(ns) {
+            if s["converged"] == true && s["config_digest"] == want.as_str() {
+                return s;
+            }
+        }
+        if let Ok(Some(code)) = agent.child.try_wait() {
+            panic!("routeagent exited with {code}; log: {}", log(agent));
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "not converged: {:?}\nlog: {}", status(ns), log(agent));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn log(agent: &Agent) -> String {
+    std::fs::read_to_string(agent.dir.with_extension("log")).unwrap_or_default()
+}
+
+/// Polls `f` until true; returns how long it took.
+pub fn until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    start.elapsed()
+}
+
+/// Everything observable about the namespace's networking, as text.
+pub fn snapshot(ns: &NetNs) -> String {
+    ns.sh("ip -d -j link show | sed 's/\"ifindex\":[0-9]*//g'; echo; ip -j addr show | sed 's/\"valid_life_time\":[0-9]*//g; s/\"preferred_life_time\":[0-9]*//g'; echo; \
+           ip -j route show table all; echo; ip -j -6 route show table all; echo; ip -j rule show; echo; ip -j -6 rule show; echo; \
+           bridge -j fdb show | grep -v 33:33 ; echo; nft list ruleset; \
+           for k in net.ipv4.ip_forward net.ipv4.conf.all.rp_filter net.ipv4.conf.cni0.rp_filter net.ipv4.conf.eth0.rp_filter; do sysctl -n $k; done")
+        .unwrap()
+        .replace("\"operstate\":\"UNKNOWN\"", "\"operstate\":\"UP\"")
+        .replace("\"tentative\":true,", "")
+        .split(',')
+        .filter(|f| !f.contains("_timer\""))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn nft(ns: &NetNs, args: &str) -> String {
+    ns.sh(&format!("nft {args}")).unwrap_or_else(|e| format!("<error: {e}>"))
+}
+
+pub const KUBE_PROXY: &str = "table ip kube-proxy-like {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade\n\t}\n}\n";
