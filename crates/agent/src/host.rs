@@ -21,7 +21,13 @@ pub struct HostReport {
 /// Host networking as the reconcile loop needs it.
 pub trait HostOps: Send + Sync {
     /// Learns the interfaces the planner needs (`ip -o addr`, `ip link`).
-    fn facts<'a>(&'a self, node_ip: IpAddr, cluster_cidrs: &'a [ipnet::IpNet], cni_override: Option<&'a str>, public_ip: Option<IpAddr>) -> BoxFuture<'a, Result<HostFacts, String>>;
+    fn facts<'a>(
+        &'a self,
+        node_ip: IpAddr,
+        cluster_cidrs: &'a [ipnet::IpNet],
+        cni_override: Option<&'a str>,
+        public_ip: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<HostFacts, String>>;
     /// Converges links, addresses, FDB, routes, rules and sysctls to `plan`
     /// (not the packet filter). Idempotent; per-object errors are reported,
     /// not fatal.

@@ -78,13 +78,23 @@ pub struct Reconciler {
 
 /// The packet-filter tables the agent owns (all versions).
 pub fn owned() -> Owned {
-    Owned { table_names: plan::host::ownership::NFT_TABLES.iter().map(|s| s.to_string()).collect() }
+    Owned {
+        table_names: plan::host::ownership::NFT_TABLES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    }
 }
 
 impl Reconciler {
     /// A reconciler for `node`.
     pub fn new(node: impl Into<String>, host: Arc<dyn HostOps>, filter: Option<Filter>) -> Self {
-        Reconciler { node: node.into(), host, filter, applied: None }
+        Reconciler {
+            node: node.into(),
+            host,
+            filter,
+            applied: None,
+        }
     }
 
     /// Installs (or replaces) the packet-filter backend; the next pass
@@ -119,7 +129,14 @@ impl Reconciler {
     #[tracing::instrument(skip_all, fields(node = %self.node))]
     pub async fn pass(&mut self, topo: &Topology) -> PassOutcome {
         let start = Instant::now();
-        let mut out = PassOutcome { role: "non-gateway", host_changes: 0, filter: FilterUpdate::Failed, errors: vec![], warnings: vec![], duration: Duration::ZERO };
+        let mut out = PassOutcome {
+            role: "non-gateway",
+            host_changes: 0,
+            filter: FilterUpdate::Failed,
+            errors: vec![],
+            warnings: vec![],
+            duration: Duration::ZERO,
+        };
         let node = match topo.node(&self.node) {
             Ok(n) => n.clone(),
             Err(e) => {
@@ -128,12 +145,24 @@ impl Reconciler {
                 return out;
             }
         };
-        let gateway = topo.active_gateway().filter(|g| g.hostname == self.node).cloned();
+        let gateway = topo
+            .active_gateway()
+            .filter(|g| g.hostname == self.node)
+            .cloned();
         if gateway.is_some() {
             out.role = "gateway";
         }
         let public = gateway.as_ref().and_then(|g| g.public_ip);
-        let facts = match self.host.facts(node.ip, &topo.cluster.cluster_cidrs, topo.tunables.cni_interface.as_deref(), public).await {
+        let facts = match self
+            .host
+            .facts(
+                node.ip,
+                &topo.cluster.cluster_cidrs,
+                topo.tunables.cni_interface.as_deref(),
+                public,
+            )
+            .await
+        {
             Ok(f) => f,
             Err(e) => {
                 out.errors.push(format!("host facts: {e}"));
@@ -144,12 +173,19 @@ impl Reconciler {
         let constructs = match &self.filter {
             Some(f) => f.constructs.clone(),
             None => {
-                out.errors.push("no packet-filter backend (not ready)".into());
+                out.errors
+                    .push("no packet-filter backend (not ready)".into());
                 out.duration = start.elapsed();
                 return out;
             }
         };
-        let input = plan::PlanInput { topology: topo, node: &self.node, facts: &facts, constructs: &constructs };
+        let t_facts = start.elapsed();
+        let input = plan::PlanInput {
+            topology: topo,
+            node: &self.node,
+            facts: &facts,
+            constructs: &constructs,
+        };
         let host_plan = match plan::plan(&input) {
             Ok(p) => p,
             Err(e) => {
@@ -159,17 +195,32 @@ impl Reconciler {
             }
         };
         out.warnings = host_plan.warnings.clone();
+        let t_plan = start.elapsed();
         let report = self.host.converge(&host_plan).await;
+        let t_host = start.elapsed();
         out.host_changes = report.changes;
         out.errors.extend(report.errors);
         out.filter = self.apply_filter(&host_plan.ruleset, &mut out.errors);
         out.duration = start.elapsed();
-        debug!(role = out.role, changes = out.host_changes, filter = out.filter.as_str(), ms = out.duration.as_secs_f64() * 1e3, "pass done");
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        debug!(
+            role = out.role,
+            changes = out.host_changes,
+            filter = out.filter.as_str(),
+            facts_ms = ms(t_facts),
+            plan_ms = ms(t_plan - t_facts),
+            host_ms = ms(t_host - t_plan),
+            filter_ms = ms(out.duration - t_host),
+            ms = ms(out.duration),
+            "pass done"
+        );
         out
     }
 
     fn apply_filter(&mut self, desired: &RuleSet, errors: &mut Vec<String>) -> FilterUpdate {
-        let Some(f) = &self.filter else { return FilterUpdate::Failed };
+        let Some(f) = &self.filter else {
+            return FilterUpdate::Failed;
+        };
         if let Some(prev) = &self.applied {
             if prev == desired {
                 if f.backend.verify(desired).is_ok() {
@@ -187,7 +238,13 @@ impl Reconciler {
         }
         match f.backend.apply(desired) {
             Ok(a) => {
-                info!(backend = f.backend.name(), rules = a.rules, elements = a.elements, ms = a.duration.as_secs_f64() * 1e3, "packet filter replaced atomically");
+                info!(
+                    backend = f.backend.name(),
+                    rules = a.rules,
+                    elements = a.elements,
+                    ms = a.duration.as_secs_f64() * 1e3,
+                    "packet filter replaced atomically"
+                );
                 debug!(ruleset = %desired, "applied");
                 self.applied = Some(desired.clone());
                 FilterUpdate::Replaced

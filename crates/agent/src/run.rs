@@ -116,8 +116,16 @@ pub async fn run(
                 }
             }
         }
-        let due = next.as_ref().map(|(_, at)| *at).unwrap_or(resync_at).min(resync_at);
-        let due = if reconciler.filter().is_none() { due.min(backend_due) } else { due };
+        let due = next
+            .as_ref()
+            .map(|(_, at)| *at)
+            .unwrap_or(resync_at)
+            .min(resync_at);
+        let due = if reconciler.filter().is_none() {
+            due.min(backend_due)
+        } else {
+            due
+        };
         tokio::select! {
             _ = &mut shutdown => {
                 info!("shutting down; the host keeps the last applied state");
@@ -148,7 +156,9 @@ pub async fn run(
                 }
             }
         }
-        let Some((trigger, at)) = next.clone() else { continue };
+        let Some((trigger, at)) = next.clone() else {
+            continue;
+        };
         if Instant::now() < at {
             continue;
         }
@@ -201,13 +211,18 @@ pub async fn run(
             crate::reconcile::FilterUpdate::Sets => s.counters.filter_set_updates += 1,
             _ => {}
         }
-        let repaired = matches!(trigger, Trigger::Drift(_)) && (outcome.host_changes > 0 || outcome.filter == crate::reconcile::FilterUpdate::Replaced);
+        let repaired = matches!(trigger, Trigger::Drift(_))
+            && (outcome.host_changes > 0
+                || outcome.filter == crate::reconcile::FilterUpdate::Replaced);
         if repaired {
             s.counters.repairs += 1;
             info!(trigger = %trigger.name(), "repaired external change");
         }
         s.last_apply = Some(LastApply {
-            at_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
+            at_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
             duration_ms: outcome.duration.as_secs_f64() * 1e3,
             ok: converged,
             trigger: trigger.name(),

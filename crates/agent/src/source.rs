@@ -38,18 +38,25 @@ pub struct FileSource {
 impl FileSource {
     /// Watches `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        FileSource { path: path.into(), poll: Duration::from_secs(2) }
+        FileSource {
+            path: path.into(),
+            poll: Duration::from_secs(2),
+        }
     }
 }
 
 /// Reads and validates a topology file: (digest, result).
 pub fn read(path: &Path) -> (String, Result<Topology, String>) {
     match std::fs::read(path) {
-        Err(e) => (String::new(), Err(format!("cannot read topology file {}: {e}", path.display()))),
+        Err(e) => (
+            String::new(),
+            Err(format!("cannot read topology file {}: {e}", path.display())),
+        ),
         Ok(bytes) => {
             let digest = crate::digest(&bytes);
             let text = String::from_utf8_lossy(&bytes);
-            let res = Topology::from_yaml(&text).map_err(|e| format!("{}: {e}; keeping the last good topology", path.display()));
+            let res = Topology::from_yaml(&text)
+                .map_err(|e| format!("{}: {e}; keeping the last good topology", path.display()));
             (digest, res)
         }
     }
@@ -59,10 +66,18 @@ impl TopologySource for FileSource {
     fn start(self) -> watch::Receiver<SourceUpdate> {
         let (digest, first) = read(&self.path);
         let init = match first {
-            Ok(t) => SourceUpdate { topology: Some(Arc::new(t)), digest, error: None },
+            Ok(t) => SourceUpdate {
+                topology: Some(Arc::new(t)),
+                digest,
+                error: None,
+            },
             Err(e) => {
                 warn!(error = %e, "topology file invalid at start");
-                SourceUpdate { topology: None, digest, error: Some(e) }
+                SourceUpdate {
+                    topology: None,
+                    digest,
+                    error: Some(e),
+                }
             }
         };
         let (tx, rx) = watch::channel(init);
@@ -91,11 +106,19 @@ impl TopologySource for FileSource {
                 let update = match res {
                     Ok(t) => {
                         info!(path = %self.path.display(), digest = %digest, "topology changed");
-                        SourceUpdate { topology: Some(Arc::new(t)), digest, error: None }
+                        SourceUpdate {
+                            topology: Some(Arc::new(t)),
+                            digest,
+                            error: None,
+                        }
                     }
                     Err(e) => {
                         warn!(error = %e, "topology reload refused");
-                        SourceUpdate { topology: prev, digest, error: Some(e) }
+                        SourceUpdate {
+                            topology: prev,
+                            digest,
+                            error: Some(e),
+                        }
                     }
                 };
                 let _ = tx.send(update);
@@ -109,11 +132,22 @@ impl TopologySource for FileSource {
 /// directory that names the file; `None` when inotify is unavailable.
 fn inotify_events(path: &Path) -> Option<tokio::sync::mpsc::Receiver<()>> {
     use inotify::{Inotify, WatchMask};
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     let name = path.file_name()?.to_os_string();
     let mut ino = Inotify::init().ok()?;
     ino.watches()
-        .add(&dir, WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO | WatchMask::CREATE | WatchMask::DELETE | WatchMask::MODIFY)
+        .add(
+            &dir,
+            WatchMask::CLOSE_WRITE
+                | WatchMask::MOVED_TO
+                | WatchMask::CREATE
+                | WatchMask::DELETE
+                | WatchMask::MODIFY,
+        )
         .ok()?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     std::thread::Builder::new()
@@ -121,9 +155,14 @@ fn inotify_events(path: &Path) -> Option<tokio::sync::mpsc::Receiver<()>> {
         .spawn(move || {
             let mut buf = [0u8; 4096];
             loop {
-                let Ok(events) = ino.read_events_blocking(&mut buf) else { return };
+                let Ok(events) = ino.read_events_blocking(&mut buf) else {
+                    return;
+                };
                 // Symlink swaps (ConfigMaps) rename `..data`, not the file: any event counts.
-                let hit = events.into_iter().any(|e| e.name.is_none_or(|n| n == name || n.to_string_lossy().starts_with("..")));
+                let hit = events.into_iter().any(|e| {
+                    e.name
+                        .is_none_or(|n| n == name || n.to_string_lossy().starts_with(".."))
+                });
                 if hit && tx.blocking_send(()).is_err() {
                     return;
                 }

@@ -102,8 +102,15 @@ pub type SharedStatus = Arc<RwLock<Status>>;
 
 impl Status {
     /// Fills `features` and `degradations` from the chosen constructs.
-    pub fn set_features(&mut self, features: &BTreeMap<Feature, FeatureState>, degradations: &[Degradation]) {
-        self.features = features.iter().map(|(f, s)| (f.name().to_string(), s.clone())).collect();
+    pub fn set_features(
+        &mut self,
+        features: &BTreeMap<Feature, FeatureState>,
+        degradations: &[Degradation],
+    ) {
+        self.features = features
+            .iter()
+            .map(|(f, s)| (f.name().to_string(), s.clone()))
+            .collect();
         self.degradations = degradations.to_vec();
     }
 
@@ -113,38 +120,108 @@ impl Status {
         let c = &self.counters;
         let node = &self.node;
         let _ = writeln!(m, "# HELP routeagent_ready Whether the agent can do its core job.\n# TYPE routeagent_ready gauge");
-        let _ = writeln!(m, "routeagent_ready{{node=\"{node}\"}} {}", u8::from(self.ready));
+        let _ = writeln!(
+            m,
+            "routeagent_ready{{node=\"{node}\"}} {}",
+            u8::from(self.ready)
+        );
         let _ = writeln!(m, "# HELP routeagent_converged Whether the last pass converged the host.\n# TYPE routeagent_converged gauge");
-        let _ = writeln!(m, "routeagent_converged{{node=\"{node}\"}} {}", u8::from(self.converged));
+        let _ = writeln!(
+            m,
+            "routeagent_converged{{node=\"{node}\"}} {}",
+            u8::from(self.converged)
+        );
         let _ = writeln!(m, "# HELP routeagent_gateway Whether this node is the active gateway.\n# TYPE routeagent_gateway gauge");
-        let _ = writeln!(m, "routeagent_gateway{{node=\"{node}\"}} {}", u8::from(self.role == "gateway"));
+        let _ = writeln!(
+            m,
+            "routeagent_gateway{{node=\"{node}\"}} {}",
+            u8::from(self.role == "gateway")
+        );
         let _ = writeln!(m, "# HELP routeagent_backend_info The packet-filter backend in use.\n# TYPE routeagent_backend_info gauge");
-        let _ = writeln!(m, "routeagent_backend_info{{node=\"{node}\",backend=\"{}\"}} 1", self.backend);
+        let _ = writeln!(
+            m,
+            "routeagent_backend_info{{node=\"{node}\",backend=\"{}\"}} 1",
+            self.backend
+        );
         let _ = writeln!(m, "# HELP routeagent_feature_enabled Whether a feature is in use (0: degraded or unsupported).\n# TYPE routeagent_feature_enabled gauge");
         for (f, s) in &self.features {
-            let _ = writeln!(m, "routeagent_feature_enabled{{node=\"{node}\",feature=\"{f}\"}} {}", u8::from(s.enabled));
+            let _ = writeln!(
+                m,
+                "routeagent_feature_enabled{{node=\"{node}\",feature=\"{f}\"}} {}",
+                u8::from(s.enabled)
+            );
         }
         let _ = writeln!(m, "# HELP routeagent_remote_clusters Remote clusters in the topology.\n# TYPE routeagent_remote_clusters gauge");
-        let _ = writeln!(m, "routeagent_remote_clusters{{node=\"{node}\"}} {}", self.remote_clusters.len());
-        let _ = writeln!(m, "# HELP routeagent_errors Current errors.\n# TYPE routeagent_errors gauge");
-        let _ = writeln!(m, "routeagent_errors{{node=\"{node}\"}} {}", self.errors.len());
+        let _ = writeln!(
+            m,
+            "routeagent_remote_clusters{{node=\"{node}\"}} {}",
+            self.remote_clusters.len()
+        );
+        let _ = writeln!(
+            m,
+            "# HELP routeagent_errors Current errors.\n# TYPE routeagent_errors gauge"
+        );
+        let _ = writeln!(
+            m,
+            "routeagent_errors{{node=\"{node}\"}} {}",
+            self.errors.len()
+        );
         for (name, help, v) in [
             ("routeagent_passes_total", "Reconcile passes run.", c.passes),
-            ("routeagent_pass_errors_total", "Reconcile passes that failed.", c.pass_errors),
-            ("routeagent_filter_replaces_total", "Atomic packet-filter replaces.", c.filter_replaces),
-            ("routeagent_filter_set_updates_total", "Set-element-only packet-filter updates.", c.filter_set_updates),
-            ("routeagent_repairs_total", "Passes that repaired external changes.", c.repairs),
-            ("routeagent_topology_errors_total", "Topology reloads refused by validation.", c.topology_errors),
+            (
+                "routeagent_pass_errors_total",
+                "Reconcile passes that failed.",
+                c.pass_errors,
+            ),
+            (
+                "routeagent_filter_replaces_total",
+                "Atomic packet-filter replaces.",
+                c.filter_replaces,
+            ),
+            (
+                "routeagent_filter_set_updates_total",
+                "Set-element-only packet-filter updates.",
+                c.filter_set_updates,
+            ),
+            (
+                "routeagent_repairs_total",
+                "Passes that repaired external changes.",
+                c.repairs,
+            ),
+            (
+                "routeagent_topology_errors_total",
+                "Topology reloads refused by validation.",
+                c.topology_errors,
+            ),
         ] {
-            let _ = writeln!(m, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{node=\"{node}\"}} {v}");
+            let _ = writeln!(
+                m,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{node=\"{node}\"}} {v}"
+            );
         }
         let _ = writeln!(m, "# HELP routeagent_pass_duration_seconds Duration of reconcile passes.\n# TYPE routeagent_pass_duration_seconds histogram");
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(m, "routeagent_pass_duration_seconds_bucket{{node=\"{node}\",le=\"{b}\"}} {}", c.pass_buckets[i]);
+            let _ = writeln!(
+                m,
+                "routeagent_pass_duration_seconds_bucket{{node=\"{node}\",le=\"{b}\"}} {}",
+                c.pass_buckets[i]
+            );
         }
-        let _ = writeln!(m, "routeagent_pass_duration_seconds_bucket{{node=\"{node}\",le=\"+Inf\"}} {}", c.passes);
-        let _ = writeln!(m, "routeagent_pass_duration_seconds_sum{{node=\"{node}\"}} {}", c.pass_seconds_sum);
-        let _ = writeln!(m, "routeagent_pass_duration_seconds_count{{node=\"{node}\"}} {}", c.passes);
+        let _ = writeln!(
+            m,
+            "routeagent_pass_duration_seconds_bucket{{node=\"{node}\",le=\"+Inf\"}} {}",
+            c.passes
+        );
+        let _ = writeln!(
+            m,
+            "routeagent_pass_duration_seconds_sum{{node=\"{node}\"}} {}",
+            c.pass_seconds_sum
+        );
+        let _ = writeln!(
+            m,
+            "routeagent_pass_duration_seconds_count{{node=\"{node}\"}} {}",
+            c.passes
+        );
         m
     }
 }

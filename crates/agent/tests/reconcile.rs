@@ -6,7 +6,10 @@ use common::*;
 use std::sync::Arc;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -34,8 +37,17 @@ fn a_new_remote_cluster_only_updates_set_elements() {
     rt().block_on(async {
         let fake = SharedFake::default();
         let mut r = Reconciler::new("a2", Arc::new(FakeHost::default()), Some(filter(&fake)));
-        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
-        let out = r.pass(&topology(&[("cluster-b", "10.245.0.0/16"), ("cluster-c", "10.246.0.0/16")], "a1")).await;
+        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1"))
+            .await;
+        let out = r
+            .pass(&topology(
+                &[
+                    ("cluster-b", "10.245.0.0/16"),
+                    ("cluster-c", "10.246.0.0/16"),
+                ],
+                "a1",
+            ))
+            .await;
         assert!(out.converged(), "{:?}", out.errors);
         assert_eq!(out.filter, FilterUpdate::Sets);
         assert!(fake.0.dump().contains("10.246.0.0/16"));
@@ -48,20 +60,32 @@ fn a_kernel_refusal_keeps_the_previous_ruleset_and_names_the_rule() {
     rt().block_on(async {
         let fake = SharedFake::default();
         let mut r = Reconciler::new("a1", Arc::new(FakeHost::default()), Some(filter(&fake)));
-        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a2")).await;
+        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a2"))
+            .await;
         let before = fake.0.dump();
         fake.0.refuse(|o| match o {
             packetfilter::Object::Rule { text, .. } if text.contains("maxseg") => Some(95),
             _ => None,
         });
         // Becoming the gateway changes more than sets: a whole replace, refused.
-        let out = r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
+        let out = r
+            .pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1"))
+            .await;
         assert!(!out.converged());
         let err = out.errors.join("\n");
-        assert!(err.contains("maxseg") && err.contains("EOPNOTSUPP"), "{err}");
-        assert_eq!(fake.0.dump(), before, "the kernel keeps the last good ruleset");
+        assert!(
+            err.contains("maxseg") && err.contains("EOPNOTSUPP"),
+            "{err}"
+        );
+        assert_eq!(
+            fake.0.dump(),
+            before,
+            "the kernel keeps the last good ruleset"
+        );
         fake.0.accept_all();
-        let out = r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
+        let out = r
+            .pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1"))
+            .await;
         assert!(out.converged(), "{:?}", out.errors);
         assert_eq!(out.role, "gateway");
     });
@@ -84,7 +108,8 @@ fn uninstall_removes_the_table_and_the_host_objects() {
         let fake = SharedFake::default();
         let host = Arc::new(FakeHost::default());
         let mut r = Reconciler::new("a1", host.clone(), Some(filter(&fake)));
-        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1")).await;
+        r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1"))
+            .await;
         assert!(!fake.0.dump().is_empty());
         assert!(r.uninstall().await.is_empty());
         assert_eq!(fake.0.dump(), "");

@@ -175,8 +175,15 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
             Some((b, why)) => (b, format!("nftables unavailable ({}); falling back to iptables: {why}", nft_state.reason.clone().unwrap_or_default())),
             None => {
                 return Err(NotReady {
-                    reason: format!("no packet filter is usable: nftables: {}; iptables: not found", nft_state.reason.clone().unwrap_or_default()),
-                    fix: "run on a kernel with CONFIG_NF_TABLES, or install the iptables package".into(),
+                    reason: format!(
+                        "no packet filter is usable: nftables: {}; iptables-nft: {}",
+                        nft_state.reason.clone().unwrap_or_default(),
+                        caps.state(Feature::IptablesNft).reason.unwrap_or_else(|| "unusable".into())
+                    ),
+                    fix: match nft_state.fix.clone() {
+                        Some(f) if f.contains("CAP_NET_ADMIN") => f,
+                        _ => "run on a kernel with CONFIG_NF_TABLES, or install the iptables package".into(),
+                    },
                 })
             }
         },

@@ -73,3 +73,16 @@ fn journal_round_trips() {
     let back: SysctlJournal = serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
     assert_eq!(back, j);
 }
+
+#[test]
+fn sysctl_paths_keep_dots_in_interface_names() {
+    use hostnet::sysctl::sysctl_path;
+    assert_eq!(
+        sysctl_path("net.ipv4.conf.flannel.1.rp_filter"),
+        std::path::Path::new("/proc/sys/net/ipv4/conf/flannel.1/rp_filter")
+    );
+    assert_eq!(
+        sysctl_path("net.ipv4.ip_forward"),
+        std::path::Path::new("/proc/sys/net/ipv4/ip_forward")
+    );
+}

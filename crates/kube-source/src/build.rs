@@ -94,7 +94,9 @@ fn ipv4_unicast(ip: &IpAddr) -> bool {
 fn valid_cluster_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 63
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !id.starts_with('-')
         && !id.ends_with('-')
 }
@@ -111,8 +113,15 @@ fn node_info(n: &Node) -> Result<NodeInfo, String> {
         .filter(ipv4_unicast)
         .collect();
     match ips.first() {
-        Some(ip) => Ok(NodeInfo { name: n.name_any(), ip: *ip, ips }),
-        None => Err("has no IPv4 InternalIP in status.addresses; the kubelet sets it (check --node-ip)".into()),
+        Some(ip) => Ok(NodeInfo {
+            name: n.name_any(),
+            ip: *ip,
+            ips,
+        }),
+        None => Err(
+            "has no IPv4 InternalIP in status.addresses; the kubelet sets it (check --node-ip)"
+                .into(),
+        ),
     }
 }
 
@@ -120,7 +129,10 @@ fn candidate(ep: &Endpoint) -> Result<Candidate<'_>, String> {
     let spec = &ep.spec;
     let mut subnets = Vec::new();
     for s in &spec.subnets {
-        let net: IpNet = s.trim().parse().map_err(|_| format!("subnet {s:?} is not a CIDR; fix the Endpoint's spec.subnets"))?;
+        let net: IpNet = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("subnet {s:?} is not a CIDR; fix the Endpoint's spec.subnets"))?;
         if net.addr() != net.network() {
             return Err(format!("subnet {s:?} has host bits set (did you mean {}?); fix the Endpoint's spec.subnets", net.trunc()));
         }
@@ -132,14 +144,26 @@ fn candidate(ep: &Endpoint) -> Result<Candidate<'_>, String> {
         .map_err(|t| bad("private_ip", t))?
         .ok_or("has no private_ip / private_ips")?;
     if !ipv4_unicast(&private_ip) {
-        return Err(format!("private_ip {private_ip} is not an IPv4 unicast address; tunnels need IPv4"));
+        return Err(format!(
+            "private_ip {private_ip} is not an IPv4 unicast address; tunnels need IPv4"
+        ));
     }
     let public_ip = spec.public_ip_v4().map_err(|t| bad("public_ip", t))?;
     if let Some(p) = public_ip.filter(|p| !ipv4_unicast(p)) {
         return Err(format!("public_ip {p} is not an IPv4 unicast address"));
     }
-    let health_check_ip = spec.health_check_ip_v4().map_err(|t| bad("healthCheckIP", t))?;
-    Ok(Candidate { name: ep.name_any(), created: ep.creation_timestamp(), spec, subnets, private_ip, public_ip, health_check_ip })
+    let health_check_ip = spec
+        .health_check_ip_v4()
+        .map_err(|t| bad("healthCheckIP", t))?;
+    Ok(Candidate {
+        name: ep.name_any(),
+        created: ep.creation_timestamp(),
+        spec,
+        subnets,
+        private_ip,
+        public_ip,
+        health_check_ip,
+    })
 }
 
 /// Builds the topology this node should converge to; see the module doc.
@@ -154,7 +178,11 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
     let mut skipped = Vec::new();
     let mut notes = Vec::new();
     let skip = |skipped: &mut Vec<Skipped>, kind, name: &str, reason: String| {
-        skipped.push(Skipped { kind, name: name.to_string(), reason })
+        skipped.push(Skipped {
+            kind,
+            name: name.to_string(),
+            reason,
+        })
     };
 
     // Nodes, by name; IPs unique.
@@ -163,15 +191,21 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
     sorted.sort_by_key(|n| n.name_any());
     for n in sorted {
         match node_info(n) {
-            Ok(i) if infos.iter().any(|o| o.ip == i.ip) => {
-                skip(&mut skipped, "Node", &i.name, format!("its InternalIP {} is also another node's", i.ip))
-            }
+            Ok(i) if infos.iter().any(|o| o.ip == i.ip) => skip(
+                &mut skipped,
+                "Node",
+                &i.name,
+                format!("its InternalIP {} is also another node's", i.ip),
+            ),
             Ok(i) => infos.push(i),
             Err(r) => skip(&mut skipped, "Node", &n.name_any(), r),
         }
     }
     if !infos.iter().any(|i| i.name == this_node) {
-        return Err(BuildError::ThisNodeMissing { node: this_node.into(), known: infos.len() });
+        return Err(BuildError::ThisNodeMissing {
+            node: this_node.into(),
+            known: infos.len(),
+        });
     }
     if this_node != os_hostname {
         notes.push(format!("NODE_NAME {this_node:?} differs from the OS host name {os_hostname:?}; Endpoints naming either are this node's"));
@@ -184,10 +218,14 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
         match candidate(ep) {
             Err(r) => skip(&mut skipped, "Endpoint", &ep.name_any(), r),
             Ok(c) if c.spec.cluster_id == cfg.cluster_id => local.push(c),
-            Ok(c) => remote.entry(c.spec.cluster_id.as_str()).or_default().push(c),
+            Ok(c) => remote
+                .entry(c.spec.cluster_id.as_str())
+                .or_default()
+                .push(c),
         }
     }
-    let newest_first = |a: &Candidate, b: &Candidate| b.created.cmp(&a.created).then_with(|| a.name.cmp(&b.name));
+    let newest_first =
+        |a: &Candidate, b: &Candidate| b.created.cmp(&a.created).then_with(|| a.name.cmp(&b.name));
     local.sort_by(newest_first);
 
     // Local gateways: resolve each Endpoint's host name to a node.
@@ -197,24 +235,45 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
         infos
             .iter()
             .position(|i| i.name == h)
-            .or_else(|| (h == os_hostname).then(|| infos.iter().position(|i| i.name == this_node)).flatten())
+            .or_else(|| {
+                (h == os_hostname)
+                    .then(|| infos.iter().position(|i| i.name == this_node))
+                    .flatten()
+            })
             .or_else(|| infos.iter().position(|i| short(&i.name) == short(h)))
             .or_else(|| infos.iter().position(|i| i.ips.contains(&c.private_ip)))
     };
     let mut resolved: Vec<(usize, &Candidate)> = Vec::new();
     for c in &local {
         match resolve(c) {
-            None => skip(&mut skipped, "Endpoint", &c.name, format!("its hostname {:?} and private_ip {} match none of the cluster's Nodes", c.spec.hostname, c.private_ip)),
-            Some(i) if resolved.iter().any(|(j, _)| *j == i) => notes.push(format!("Endpoint {:?} is an older Endpoint of node {:?}; ignored", c.name, infos[i].name)),
+            None => skip(
+                &mut skipped,
+                "Endpoint",
+                &c.name,
+                format!(
+                    "its hostname {:?} and private_ip {} match none of the cluster's Nodes",
+                    c.spec.hostname, c.private_ip
+                ),
+            ),
+            Some(i) if resolved.iter().any(|(j, _)| *j == i) => notes.push(format!(
+                "Endpoint {:?} is an older Endpoint of node {:?}; ignored",
+                c.name, infos[i].name
+            )),
             Some(i) => {
                 if infos[i].name != c.spec.hostname {
-                    notes.push(format!("Endpoint {:?} hostname {:?} is node {:?}", c.name, c.spec.hostname, infos[i].name));
+                    notes.push(format!(
+                        "Endpoint {:?} hostname {:?} is node {:?}",
+                        c.name, c.spec.hostname, infos[i].name
+                    ));
                 }
                 resolved.push((i, c));
             }
         }
     }
-    if let Some(pos) = resolved.iter().position(|(i, _)| infos[*i].name == this_node) {
+    if let Some(pos) = resolved
+        .iter()
+        .position(|(i, _)| infos[*i].name == this_node)
+    {
         let mine = resolved.remove(pos);
         resolved.insert(0, mine);
     }
@@ -226,7 +285,10 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             if info.ips.contains(&c.private_ip) && !used {
                 info.ip = c.private_ip;
             } else {
-                notes.push(format!("Endpoint {:?} private_ip {} is not an InternalIP of node {:?}; using {}", c.name, c.private_ip, info.name, info.ip));
+                notes.push(format!(
+                    "Endpoint {:?} private_ip {} is not an InternalIP of node {:?}; using {}",
+                    c.name, c.private_ip, info.name, info.ip
+                ));
             }
         }
         gateways.push(topology::Endpoint {
@@ -238,7 +300,12 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
     }
 
     // Remote clusters: newest usable Endpoint per cluster; no overlaps.
-    let mut taken: Vec<IpNet> = cfg.cluster_cidrs.iter().chain(&cfg.service_cidrs).copied().collect();
+    let mut taken: Vec<IpNet> = cfg
+        .cluster_cidrs
+        .iter()
+        .chain(&cfg.service_cidrs)
+        .copied()
+        .collect();
     let mut cable_ips: Vec<IpAddr> = gateways.first().map(|g| g.cable_ip()).into_iter().collect();
     let mut remote_clusters = Vec::new();
     let mut remote_endpoints = Vec::new();
@@ -253,36 +320,65 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
         let mut chosen = None;
         for c in cands.iter() {
             if c.subnets.is_empty() {
-                skip(&mut skipped, "Endpoint", &c.name, "has no subnets; its cluster's gateway must publish them".into());
+                skip(
+                    &mut skipped,
+                    "Endpoint",
+                    &c.name,
+                    "has no subnets; its cluster's gateway must publish them".into(),
+                );
             } else if chosen.is_none() {
                 chosen = Some(c);
             } else {
-                notes.push(format!("cluster {id:?}: Endpoint {:?} is older than {:?}; ignored", c.name, chosen.map_or("", |x| x.name.as_str())));
+                notes.push(format!(
+                    "cluster {id:?}: Endpoint {:?} is older than {:?}; ignored",
+                    c.name,
+                    chosen.map_or("", |x| x.name.as_str())
+                ));
             }
         }
         let Some(c) = chosen else { continue };
         let gw = topology::Endpoint {
-            hostname: if c.spec.hostname.is_empty() { c.name.clone() } else { c.spec.hostname.clone() },
+            hostname: if c.spec.hostname.is_empty() {
+                c.name.clone()
+            } else {
+                c.spec.hostname.clone()
+            },
             private_ip: c.private_ip,
             public_ip: c.public_ip,
             health_check_ip: c.health_check_ip,
         };
-        if let Some(n) = c.subnets.iter().find(|n| taken.iter().any(|t| t.contains(*n) || n.contains(t))) {
+        if let Some(n) = c
+            .subnets
+            .iter()
+            .find(|n| taken.iter().any(|t| t.contains(*n) || n.contains(t)))
+        {
             skip(&mut skipped, "Endpoint", &c.name, format!("cluster {id:?} subnet {n} overlaps a local or another remote CIDR; traffic to it cannot be routed (use non-overlapping CIDRs)"));
             continue;
         }
         if cable_ips.contains(&gw.cable_ip()) {
-            skip(&mut skipped, "Endpoint", &c.name, format!("its cable address {} is another gateway's", gw.cable_ip()));
+            skip(
+                &mut skipped,
+                "Endpoint",
+                &c.name,
+                format!("its cable address {} is another gateway's", gw.cable_ip()),
+            );
             continue;
         }
         taken.extend(&c.subnets);
         cable_ips.push(gw.cable_ip());
-        remote_clusters.push(RemoteCluster { id: id.to_string(), subnets: c.subnets.clone(), gateway: gw });
+        remote_clusters.push(RemoteCluster {
+            id: id.to_string(),
+            subnets: c.subnets.clone(),
+            gateway: gw,
+        });
         remote_endpoints.push(c.spec.clone());
     }
 
     let mut tunables = Tunables::default();
-    let me = nodes.iter().map(Borrow::borrow).find(|n| n.name_any() == this_node);
+    let me = nodes
+        .iter()
+        .map(Borrow::borrow)
+        .find(|n| n.name_any() == this_node);
     if let Some(v) = me.and_then(|n| n.annotations().get(MSS_ANNOTATION)) {
         match v.trim().parse::<u16>() {
             Ok(m) if m >= topology::validate::MIN_MSS => tunables.mss = Some(m),
@@ -295,12 +391,23 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             id: cfg.cluster_id.clone(),
             cluster_cidrs: cfg.cluster_cidrs.clone(),
             service_cidrs: cfg.service_cidrs.clone(),
-            nodes: infos.into_iter().map(|i| topology::Node { name: i.name, ip: i.ip }).collect(),
+            nodes: infos
+                .into_iter()
+                .map(|i| topology::Node {
+                    name: i.name,
+                    ip: i.ip,
+                })
+                .collect(),
             gateways,
         },
         remote_clusters,
         tunables,
     };
     topology.validate().map_err(BuildError::Invalid)?;
-    Ok(Built { topology, remote_endpoints, skipped, notes })
+    Ok(Built {
+        topology,
+        remote_endpoints,
+        skipped,
+        notes,
+    })
 }

@@ -22,11 +22,20 @@ fn cfg() -> KubeConfig {
 
 fn node(name: &str, ip: &str) -> Node {
     Node {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
         status: Some(NodeStatus {
             addresses: Some(vec![
-                NodeAddress { type_: "Hostname".into(), address: name.into() },
-                NodeAddress { type_: "InternalIP".into(), address: ip.into() },
+                NodeAddress {
+                    type_: "Hostname".into(),
+                    address: name.into(),
+                },
+                NodeAddress {
+                    type_: "InternalIP".into(),
+                    address: ip.into(),
+                },
             ]),
             ..Default::default()
         }),
@@ -58,26 +67,65 @@ fn ep(name: &str, cluster: &str, host: &str, ip: &str, subnets: &[&str], created
 }
 
 fn nodes() -> Vec<Node> {
-    vec![node("gw-1", "192.168.1.10"), node("gw-2", "192.168.1.11"), node("worker-1", "192.168.1.20")]
+    vec![
+        node("gw-1", "192.168.1.10"),
+        node("gw-2", "192.168.1.11"),
+        node("worker-1", "192.168.1.20"),
+    ]
 }
 
 #[test]
 fn worker_follows_the_newest_local_endpoint_and_newest_remote_wins() {
     let eps = vec![
-        ep("a-gw-1", "cluster-a", "gw-1", "192.168.1.10", &["10.244.0.0/16"], 1),
-        ep("a-gw-2", "cluster-a", "gw-2", "192.168.1.11", &["10.244.0.0/16"], 5),
-        ep("b-old", "cluster-b", "b-gw-1", "172.18.0.5", &["10.245.0.0/16"], 2),
-        ep("b-new", "cluster-b", "b-gw-2", "172.18.0.6", &["10.246.0.0/16", "10.97.0.0/16"], 3),
+        ep(
+            "a-gw-1",
+            "cluster-a",
+            "gw-1",
+            "192.168.1.10",
+            &["10.244.0.0/16"],
+            1,
+        ),
+        ep(
+            "a-gw-2",
+            "cluster-a",
+            "gw-2",
+            "192.168.1.11",
+            &["10.244.0.0/16"],
+            5,
+        ),
+        ep(
+            "b-old",
+            "cluster-b",
+            "b-gw-1",
+            "172.18.0.5",
+            &["10.245.0.0/16"],
+            2,
+        ),
+        ep(
+            "b-new",
+            "cluster-b",
+            "b-gw-2",
+            "172.18.0.6",
+            &["10.246.0.0/16", "10.97.0.0/16"],
+            3,
+        ),
     ];
     let b = build_topology(&cfg(), &nodes(), &eps, "worker-1", "worker-1").unwrap();
     let t = &b.topology;
-    assert_eq!(t.active_gateway().unwrap().hostname, "gw-2", "newest local endpoint is active");
+    assert_eq!(
+        t.active_gateway().unwrap().hostname,
+        "gw-2",
+        "newest local endpoint is active"
+    );
     assert_eq!(t.cluster.gateways.len(), 2);
     assert!(!t.is_gateway("worker-1"));
     assert_eq!(t.remote_clusters.len(), 1);
     let r = &t.remote_clusters[0];
     assert_eq!(r.gateway.private_ip.to_string(), "172.18.0.6");
-    assert_eq!(r.subnets.iter().map(|s| s.to_string()).collect::<Vec<_>>(), ["10.246.0.0/16", "10.97.0.0/16"]);
+    assert_eq!(
+        r.subnets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ["10.246.0.0/16", "10.97.0.0/16"]
+    );
     assert_eq!(b.remote_endpoints[0].hostname, "b-gw-2");
     assert!(b.skipped.is_empty(), "{:?}", b.skipped);
     assert!(b.notes.iter().any(|n| n.contains("b-old")), "{:?}", b.notes);
@@ -86,14 +134,27 @@ fn worker_follows_the_newest_local_endpoint_and_newest_remote_wins() {
 #[test]
 fn this_nodes_endpoint_is_active_even_when_older_and_matched_by_os_hostname() {
     let eps = vec![
-        ep("mine", "cluster-a", "gw-1.example.internal", "192.168.1.10", &[], 1),
+        ep(
+            "mine",
+            "cluster-a",
+            "gw-1.example.internal",
+            "192.168.1.10",
+            &[],
+            1,
+        ),
         ep("other", "cluster-a", "gw-2", "192.168.1.11", &[], 9),
     ];
     // NODE_NAME gw-1, OS host name gw-1.example.internal (issue #736).
     let b = build_topology(&cfg(), &nodes(), &eps, "gw-1", "gw-1.example.internal").unwrap();
     assert_eq!(b.topology.active_gateway().unwrap().hostname, "gw-1");
     assert!(b.topology.is_gateway("gw-1"));
-    assert!(b.notes.iter().any(|n| n.contains("differs from the OS host name")), "{:?}", b.notes);
+    assert!(
+        b.notes
+            .iter()
+            .any(|n| n.contains("differs from the OS host name")),
+        "{:?}",
+        b.notes
+    );
 }
 
 #[test]
@@ -102,7 +163,9 @@ fn gateway_moving_between_nodes() {
     let after = vec![ep("gw-2", "cluster-a", "gw-2", "192.168.1.11", &[], 2)];
     for (eps, gw) in [(&before, "gw-1"), (&after, "gw-2")] {
         for me in ["gw-1", "gw-2", "worker-1"] {
-            let t = build_topology(&cfg(), &nodes(), eps, me, me).unwrap().topology;
+            let t = build_topology(&cfg(), &nodes(), eps, me, me)
+                .unwrap()
+                .topology;
             assert_eq!(t.active_gateway().unwrap().hostname, gw);
             assert_eq!(t.is_gateway(me), me == gw, "node {me}");
         }
@@ -112,19 +175,62 @@ fn gateway_moving_between_nodes() {
 #[test]
 fn invalid_endpoint_is_skipped_and_named_others_kept() {
     let eps = vec![
-        ep("b", "cluster-b", "b-gw", "172.18.0.5", &["10.245.0.0/16"], 1),
-        ep("c-bad", "cluster-c", "c-gw", "172.18.0.7", &["10.300.0.0/16"], 1),
-        ep("d-hostbits", "cluster-d", "d-gw", "172.18.0.8", &["10.247.0.1/16"], 1),
-        ep("e-noip", "cluster-e", "e-gw", "not-an-ip", &["10.248.0.0/16"], 1),
-        ep("f-overlap", "cluster-f", "f-gw", "172.18.0.9", &["10.244.128.0/17"], 1),
+        ep(
+            "b",
+            "cluster-b",
+            "b-gw",
+            "172.18.0.5",
+            &["10.245.0.0/16"],
+            1,
+        ),
+        ep(
+            "c-bad",
+            "cluster-c",
+            "c-gw",
+            "172.18.0.7",
+            &["10.300.0.0/16"],
+            1,
+        ),
+        ep(
+            "d-hostbits",
+            "cluster-d",
+            "d-gw",
+            "172.18.0.8",
+            &["10.247.0.1/16"],
+            1,
+        ),
+        ep(
+            "e-noip",
+            "cluster-e",
+            "e-gw",
+            "not-an-ip",
+            &["10.248.0.0/16"],
+            1,
+        ),
+        ep(
+            "f-overlap",
+            "cluster-f",
+            "f-gw",
+            "172.18.0.9",
+            &["10.244.128.0/17"],
+            1,
+        ),
     ];
     let b = build_topology(&cfg(), &nodes(), &eps, "worker-1", "worker-1").unwrap();
-    let ids: Vec<&str> = b.topology.remote_clusters.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = b
+        .topology
+        .remote_clusters
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
     assert_eq!(ids, ["cluster-b"]);
     let named: Vec<&str> = b.skipped.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(named, ["c-bad", "d-hostbits", "e-noip", "f-overlap"]);
     let text: Vec<String> = b.skipped.iter().map(ToString::to_string).collect();
-    assert!(text[0].contains("10.300.0.0/16") && text[0].contains("Endpoint \"c-bad\""), "{text:?}");
+    assert!(
+        text[0].contains("10.300.0.0/16") && text[0].contains("Endpoint \"c-bad\""),
+        "{text:?}"
+    );
     assert!(text[1].contains("10.247.0.0/16"), "{text:?}");
     assert!(text[3].contains("overlaps"), "{text:?}");
 }
@@ -132,11 +238,21 @@ fn invalid_endpoint_is_skipped_and_named_others_kept() {
 #[test]
 fn newest_invalid_remote_falls_back_to_the_next_usable_one() {
     let eps = vec![
-        ep("b-old", "cluster-b", "b-gw", "172.18.0.5", &["10.245.0.0/16"], 1),
+        ep(
+            "b-old",
+            "cluster-b",
+            "b-gw",
+            "172.18.0.5",
+            &["10.245.0.0/16"],
+            1,
+        ),
         ep("b-new", "cluster-b", "b-gw", "172.18.0.6", &[], 2),
     ];
     let b = build_topology(&cfg(), &nodes(), &eps, "worker-1", "worker-1").unwrap();
-    assert_eq!(b.topology.remote_clusters[0].gateway.private_ip.to_string(), "172.18.0.5");
+    assert_eq!(
+        b.topology.remote_clusters[0].gateway.private_ip.to_string(),
+        "172.18.0.5"
+    );
     assert_eq!(b.skipped[0].name, "b-new");
 }
 
@@ -146,14 +262,19 @@ fn plural_ip_fields_and_hostname_mapping_by_ip() {
     e.spec.private_ips = vec!["fd00::1".into(), "192.168.1.11".into()];
     let b = build_topology(&cfg(), &nodes(), &[e], "worker-1", "worker-1").unwrap();
     let g = b.topology.active_gateway().unwrap();
-    assert_eq!((g.hostname.as_str(), g.private_ip.to_string()), ("gw-2", "192.168.1.11".to_string()));
+    assert_eq!(
+        (g.hostname.as_str(), g.private_ip.to_string()),
+        ("gw-2", "192.168.1.11".to_string())
+    );
 }
 
 #[test]
 fn mss_annotation_and_missing_node() {
     let mut ns = nodes();
     ns[2].metadata.annotations = Some([(MSS_ANNOTATION.to_string(), "1300".to_string())].into());
-    let t = build_topology::<_, Endpoint>(&cfg(), &ns, &[], "worker-1", "worker-1").unwrap().topology;
+    let t = build_topology::<_, Endpoint>(&cfg(), &ns, &[], "worker-1", "worker-1")
+        .unwrap()
+        .topology;
     assert_eq!(t.tunables.mss, Some(1300));
     ns[2].metadata.annotations = Some([(MSS_ANNOTATION.to_string(), "tiny".to_string())].into());
     let b = build_topology::<_, Endpoint>(&cfg(), &ns, &[], "worker-1", "worker-1").unwrap();
@@ -168,10 +289,18 @@ fn mss_annotation_and_missing_node() {
 fn endpoint_private_ip_on_a_second_internal_ip() {
     let mut ns = nodes();
     if let Some(a) = ns[1].status.as_mut().and_then(|s| s.addresses.as_mut()) {
-        a.push(NodeAddress { type_: "InternalIP".into(), address: "10.10.0.11".into() });
+        a.push(NodeAddress {
+            type_: "InternalIP".into(),
+            address: "10.10.0.11".into(),
+        });
     }
     let eps = vec![ep("gw", "cluster-a", "gw-2", "10.10.0.11", &[], 1)];
-    let t = build_topology(&cfg(), &ns, &eps, "worker-1", "worker-1").unwrap().topology;
-    assert_eq!(t.active_gateway().unwrap().private_ip.to_string(), "10.10.0.11");
+    let t = build_topology(&cfg(), &ns, &eps, "worker-1", "worker-1")
+        .unwrap()
+        .topology;
+    assert_eq!(
+        t.active_gateway().unwrap().private_ip.to_string(),
+        "10.10.0.11"
+    );
     assert_eq!(t.node("gw-2").unwrap().ip.to_string(), "10.10.0.11");
 }

@@ -97,17 +97,29 @@ impl KubeConfig {
 
     /// Reads the variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<KubeConfig, ConfigError> {
-        let val = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let required = |var: &'static str, fix: &'static str| val(var).ok_or(ConfigError::Missing { var, fix });
+        let val = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |var: &'static str, fix: &'static str| {
+            val(var).ok_or(ConfigError::Missing { var, fix })
+        };
 
         let namespace = required(
             "SUBMARINER_NAMESPACE",
             "set it to the namespace holding Submariner's Endpoints (usually submariner-operator)",
         )?;
-        let cluster_id = required("SUBMARINER_CLUSTERID", "set it to this cluster's id, as given to `subctl join --clusterid`")?;
+        let cluster_id = required(
+            "SUBMARINER_CLUSTERID",
+            "set it to this cluster's id, as given to `subctl join --clusterid`",
+        )?;
         let cluster_cidrs = cidrs(
             "SUBMARINER_CLUSTERCIDR",
-            &required("SUBMARINER_CLUSTERCIDR", "set it to the pod CIDR(s), comma-separated, e.g. 10.244.0.0/16")?,
+            &required(
+                "SUBMARINER_CLUSTERCIDR",
+                "set it to the pod CIDR(s), comma-separated, e.g. 10.244.0.0/16",
+            )?,
         )?;
         let service_cidrs = match val("SUBMARINER_SERVICECIDR") {
             Some(v) => cidrs("SUBMARINER_SERVICECIDR", &v)?,
@@ -115,16 +127,36 @@ impl KubeConfig {
         };
         let d = HealthCheckConfig::default();
         let health_check = HealthCheckConfig {
-            enabled: opt(&val, "SUBMARINER_HEALTHCHECKENABLED", go_bool, "write true or false")?.unwrap_or(d.enabled),
-            interval: opt(&val, "SUBMARINER_HEALTHCHECKINTERVAL", positive, "write a whole number of seconds >= 1, e.g. 1")?
-                .map(Duration::from_secs)
-                .unwrap_or(d.interval),
-            max_packet_loss: opt(&val, "SUBMARINER_HEALTHCHECKMAXPACKETLOSSCOUNT", positive, "write a whole number >= 1, e.g. 5")?
-                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-                .unwrap_or(d.max_packet_loss),
+            enabled: opt(
+                &val,
+                "SUBMARINER_HEALTHCHECKENABLED",
+                go_bool,
+                "write true or false",
+            )?
+            .unwrap_or(d.enabled),
+            interval: opt(
+                &val,
+                "SUBMARINER_HEALTHCHECKINTERVAL",
+                positive,
+                "write a whole number of seconds >= 1, e.g. 1",
+            )?
+            .map(Duration::from_secs)
+            .unwrap_or(d.interval),
+            max_packet_loss: opt(
+                &val,
+                "SUBMARINER_HEALTHCHECKMAXPACKETLOSSCOUNT",
+                positive,
+                "write a whole number >= 1, e.g. 5",
+            )?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .unwrap_or(d.max_packet_loss),
         };
-        let uninstall = opt(&val, "SUBMARINER_UNINSTALL", go_bool, "write true or false")?.unwrap_or(false);
-        let node_name = required("NODE_NAME", "set it from the pod's spec.nodeName (env valueFrom.fieldRef)")?;
+        let uninstall =
+            opt(&val, "SUBMARINER_UNINSTALL", go_bool, "write true or false")?.unwrap_or(false);
+        let node_name = required(
+            "NODE_NAME",
+            "set it from the pod's spec.nodeName (env valueFrom.fieldRef)",
+        )?;
         let os_hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
             .map(|s| s.trim().to_string())
@@ -133,11 +165,17 @@ impl KubeConfig {
             .unwrap_or_else(|| node_name.clone());
         let secs = |var, fix| opt(&val, var, positive, fix);
         let ms = |var, fix| opt(&val, var, positive, fix);
-        let retry_min = ms("ROUTEAGENT_KUBE_RETRY_MIN_MS", "write milliseconds >= 1, e.g. 800")?
-            .map_or(Duration::from_millis(800), Duration::from_millis);
-        let retry_max = ms("ROUTEAGENT_KUBE_RETRY_MAX_MS", "write milliseconds >= 1, e.g. 30000")?
-            .map_or(Duration::from_secs(30), Duration::from_millis)
-            .max(retry_min);
+        let retry_min = ms(
+            "ROUTEAGENT_KUBE_RETRY_MIN_MS",
+            "write milliseconds >= 1, e.g. 800",
+        )?
+        .map_or(Duration::from_millis(800), Duration::from_millis);
+        let retry_max = ms(
+            "ROUTEAGENT_KUBE_RETRY_MAX_MS",
+            "write milliseconds >= 1, e.g. 30000",
+        )?
+        .map_or(Duration::from_secs(30), Duration::from_millis)
+        .max(retry_min);
         Ok(KubeConfig {
             namespace,
             cluster_id,
@@ -147,12 +185,18 @@ impl KubeConfig {
             uninstall,
             node_name,
             os_hostname,
-            grace: secs("ROUTEAGENT_KUBE_GRACE_SECONDS", "write whole seconds >= 1, e.g. 60")?
-                .map_or(DEFAULT_GRACE, Duration::from_secs),
+            grace: secs(
+                "ROUTEAGENT_KUBE_GRACE_SECONDS",
+                "write whole seconds >= 1, e.g. 60",
+            )?
+            .map_or(DEFAULT_GRACE, Duration::from_secs),
             retry_min,
             retry_max,
-            watch_timeout_seconds: secs("ROUTEAGENT_KUBE_WATCH_TIMEOUT_SECONDS", "write whole seconds >= 1, e.g. 290")?
-                .map_or(290, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            watch_timeout_seconds: secs(
+                "ROUTEAGENT_KUBE_WATCH_TIMEOUT_SECONDS",
+                "write whole seconds >= 1, e.g. 290",
+            )?
+            .map_or(290, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         })
     }
 }
@@ -167,9 +211,12 @@ fn opt<T>(
 ) -> Result<Option<T>, ConfigError> {
     match val(var) {
         None => Ok(None),
-        Some(v) => parse(&v)
-            .map(Some)
-            .map_err(|problem| ConfigError::Invalid { var, value: v, problem, fix }),
+        Some(v) => parse(&v).map(Some).map_err(|problem| ConfigError::Invalid {
+            var,
+            value: v,
+            problem,
+            fix,
+        }),
     }
 }
 
@@ -195,15 +242,30 @@ fn cidrs(var: &'static str, s: &str) -> Result<Vec<IpNet>, ConfigError> {
     let fix = "write comma-separated CIDRs without host bits, e.g. 10.244.0.0/16,10.245.0.0/16";
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let invalid = |problem: String| ConfigError::Invalid { var, value: s.to_string(), problem, fix };
-        let net: IpNet = part.parse().map_err(|_| invalid(format!("{part:?} is not a CIDR")))?;
+        let invalid = |problem: String| ConfigError::Invalid {
+            var,
+            value: s.to_string(),
+            problem,
+            fix,
+        };
+        let net: IpNet = part
+            .parse()
+            .map_err(|_| invalid(format!("{part:?} is not a CIDR")))?;
         if net.addr() != net.network() {
-            return Err(invalid(format!("{part:?} has host bits set (did you mean {}?)", net.trunc())));
+            return Err(invalid(format!(
+                "{part:?} has host bits set (did you mean {}?)",
+                net.trunc()
+            )));
         }
         out.push(net);
     }
     if out.is_empty() {
-        return Err(ConfigError::Invalid { var, value: s.into(), problem: "no CIDR in the list".into(), fix });
+        return Err(ConfigError::Invalid {
+            var,
+            value: s.into(),
+            problem: "no CIDR in the list".into(),
+            fix,
+        });
     }
     Ok(out)
 }
@@ -237,19 +299,40 @@ mod tests {
         assert_eq!(c.health_check.max_packet_loss, 5);
         assert!(c.health_check.enabled && !c.uninstall);
         assert_eq!(c.grace, DEFAULT_GRACE);
-        assert_eq!(c.cluster_cidrs, vec!["10.244.0.0/16".parse::<IpNet>().unwrap()]);
+        assert_eq!(
+            c.cluster_cidrs,
+            vec!["10.244.0.0/16".parse::<IpNet>().unwrap()]
+        );
     }
 
     #[test]
     fn errors_name_the_variable_and_the_fix() {
-        let e = cfg(&[("SUBMARINER_CLUSTERCIDR", "10.244.0.1/16")]).unwrap_err().to_string();
-        assert!(e.contains("SUBMARINER_CLUSTERCIDR") && e.contains("10.244.0.0/16"), "{e}");
-        let e = cfg(&[("SUBMARINER_HEALTHCHECKENABLED", "yes")]).unwrap_err().to_string();
-        assert!(e.contains("SUBMARINER_HEALTHCHECKENABLED") && e.contains("true or false"), "{e}");
-        let e = cfg(&[("SUBMARINER_HEALTHCHECKINTERVAL", "0")]).unwrap_err().to_string();
+        let e = cfg(&[("SUBMARINER_CLUSTERCIDR", "10.244.0.1/16")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SUBMARINER_CLUSTERCIDR") && e.contains("10.244.0.0/16"),
+            "{e}"
+        );
+        let e = cfg(&[("SUBMARINER_HEALTHCHECKENABLED", "yes")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SUBMARINER_HEALTHCHECKENABLED") && e.contains("true or false"),
+            "{e}"
+        );
+        let e = cfg(&[("SUBMARINER_HEALTHCHECKINTERVAL", "0")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at least 1"), "{e}");
         let e = cfg(&[("NODE_NAME", " ")]).unwrap_err();
-        assert!(matches!(e, ConfigError::Missing { var: "NODE_NAME", .. }));
+        assert!(matches!(
+            e,
+            ConfigError::Missing {
+                var: "NODE_NAME",
+                ..
+            }
+        ));
         assert!(cfg(&[("SUBMARINER_UNINSTALL", "True")]).unwrap().uninstall);
     }
 }

@@ -21,14 +21,18 @@ pub const VERSION: &str = "v1";
 pub const API_VERSION: &str = "submariner.io/v1";
 
 /// `null` or absent -> `T::default()`.
-fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Spec of a Submariner `Endpoint` (`kubectl get endpoints.submariner.io`):
 /// one gateway of one cluster, written by that cluster's gateway engine and
 /// synced to every other cluster by the broker.
-#[derive(CustomResource, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    CustomResource, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema,
+)]
 #[kube(group = "submariner.io", version = "v1", kind = "Endpoint", namespaced)]
 pub struct EndpointSpec {
     /// The cluster the gateway belongs to (`SUBMARINER_CLUSTERID` there).
@@ -38,10 +42,20 @@ pub struct EndpointSpec {
     #[serde(rename = "cable_name", default, deserialize_with = "null_default")]
     pub cable_name: String,
     /// Health-check address (IPv4; deprecated in favour of `healthCheckIPs`).
-    #[serde(rename = "healthCheckIP", default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "healthCheckIP",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub health_check_ip: String,
     /// Health-check addresses, one per IP family (Submariner >= 0.20).
-    #[serde(rename = "healthCheckIPs", default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "healthCheckIPs",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub health_check_ips: Vec<String>,
     /// Host name of the gateway node (Go's `os.Hostname()` there).
     #[serde(default, deserialize_with = "null_default")]
@@ -53,13 +67,23 @@ pub struct EndpointSpec {
     #[serde(rename = "private_ip", default, deserialize_with = "null_default")]
     pub private_ip: String,
     /// The gateway's private IPs, one per IP family (Submariner >= 0.20).
-    #[serde(rename = "private_ips", default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "private_ips",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub private_ips: Vec<String>,
     /// The gateway's public IP (IPv4; deprecated in favour of `public_ips`).
     #[serde(rename = "public_ip", default, deserialize_with = "null_default")]
     pub public_ip: String,
     /// The gateway's public IPs, one per IP family (Submariner >= 0.20).
-    #[serde(rename = "public_ips", default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "public_ips",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub public_ips: Vec<String>,
     /// Whether the gateway is behind NAT.
     #[serde(rename = "nat_enabled", default, deserialize_with = "null_default")]
@@ -68,7 +92,12 @@ pub struct EndpointSpec {
     #[serde(default, deserialize_with = "null_default")]
     pub backend: String,
     /// Driver settings (`interface-name`, `udp-port`, `natt-discovery-port`, ...).
-    #[serde(rename = "backend_config", default, deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        rename = "backend_config",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub backend_config: BTreeMap<String, String>,
 }
 
@@ -77,7 +106,11 @@ pub struct EndpointSpec {
 /// one when none parses. `Ok(None)` when both are empty.
 fn pick_ip(plural: &[String], singular: &str) -> Result<Option<IpAddr>, String> {
     let texts: Vec<&str> = if plural.iter().any(|s| !s.trim().is_empty()) {
-        plural.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect()
+        plural
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect()
     } else if singular.trim().is_empty() {
         return Ok(None);
     } else {
@@ -90,7 +123,11 @@ fn pick_ip(plural: &[String], singular: &str) -> Result<Option<IpAddr>, String> 
             Err(_) => return Err((*t).to_string()),
         }
     }
-    Ok(parsed.iter().find(|ip| ip.is_ipv4()).or(parsed.first()).copied())
+    Ok(parsed
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(parsed.first())
+        .copied())
 }
 
 impl EndpointSpec {
@@ -190,7 +227,11 @@ pub struct RouteAgentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
     /// routeagent: features running degraded, and why.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub degraded_features: Vec<DegradedFeature>,
 }
 
@@ -219,7 +260,11 @@ pub struct RemoteEndpoint {
     #[serde(default, deserialize_with = "null_default")]
     pub spec: EndpointSpec,
     /// Round-trip times of the health-check pings.
-    #[serde(rename = "latencyRTT", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "latencyRTT",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub latency_rtt: Option<LatencyRttSpec>,
 }
 
@@ -327,15 +372,20 @@ mod tests {
             ..EndpointSpec::default()
         };
         assert_eq!(spec.private_ip_v4(), Ok(Some("10.0.0.2".parse().unwrap())));
-        let bad = EndpointSpec { public_ip: "nope".into(), ..EndpointSpec::default() };
+        let bad = EndpointSpec {
+            public_ip: "nope".into(),
+            ..EndpointSpec::default()
+        };
         assert_eq!(bad.public_ip_v4(), Err("nope".to_string()));
         assert_eq!(bad.health_check_ip_v4(), Ok(None));
     }
 
     #[test]
     fn null_fields_parse() {
-        let spec: EndpointSpec =
-            serde_json::from_str(r#"{"cluster_id":"a","subnets":null,"backend_config":null,"nat_enabled":null}"#).unwrap();
+        let spec: EndpointSpec = serde_json::from_str(
+            r#"{"cluster_id":"a","subnets":null,"backend_config":null,"nat_enabled":null}"#,
+        )
+        .unwrap();
         assert_eq!(spec.cluster_id, "a");
         assert!(spec.subnets.is_empty());
     }

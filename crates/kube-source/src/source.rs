@@ -53,7 +53,9 @@ impl SourceState {
         SourceState {
             topology: None,
             healthy: false,
-            reason: Some("waiting for the first list of Endpoints and Nodes from the Kubernetes API".into()),
+            reason: Some(
+                "waiting for the first list of Endpoints and Nodes from the Kubernetes API".into(),
+            ),
             since: Instant::now(),
             remote_endpoints: Vec::new(),
             warnings: Vec::new(),
@@ -157,15 +159,36 @@ struct Failing {
 async fn run(client: Client, cfg: KubeConfig, tx: watch::Sender<SourceState>) {
     let (sig_tx, mut sig_rx) = mpsc::unbounded_channel();
     let ns = client.default_namespace().to_string();
-    let client = Client::new(Observed { inner: client, tx: sig_tx }, ns);
+    let client = Client::new(
+        Observed {
+            inner: client,
+            tx: sig_tx,
+        },
+        ns,
+    );
     let wcfg = watcher::Config::default().timeout(cfg.watch_timeout_seconds);
-    let backoff = || ExpBackoff { min: cfg.retry_min, max: cfg.retry_max, next: cfg.retry_min };
+    let backoff = || ExpBackoff {
+        min: cfg.retry_min,
+        max: cfg.retry_max,
+        next: cfg.retry_min,
+    };
 
     let (ep_store, ep_writer) = reflector::store::<Endpoint>();
     let (node_store, node_writer) = reflector::store::<Node>();
-    let eps = reflector(ep_writer, watcher(Api::<Endpoint>::namespaced(client.clone(), &cfg.namespace), wcfg.clone()))
-        .backoff(backoff())
-        .map(|r| (Res::Endpoints, r.map(|e| matches!(e, watcher::Event::InitDone))));
+    let eps = reflector(
+        ep_writer,
+        watcher(
+            Api::<Endpoint>::namespaced(client.clone(), &cfg.namespace),
+            wcfg.clone(),
+        ),
+    )
+    .backoff(backoff())
+    .map(|r| {
+        (
+            Res::Endpoints,
+            r.map(|e| matches!(e, watcher::Event::InitDone)),
+        )
+    });
     let nodes = reflector(node_writer, watcher(Api::<Node>::all(client), wcfg))
         .backoff(backoff())
         .map(|r| (Res::Nodes, r.map(|e| matches!(e, watcher::Event::InitDone))));
@@ -177,7 +200,9 @@ async fn run(client: Client, cfg: KubeConfig, tx: watch::Sender<SourceState>) {
     let mut dirty = false;
     let mut last_warnings: Vec<String> = Vec::new();
     let mut last_notes: Vec<String> = Vec::new();
-    let mut tick = tokio::time::interval((cfg.grace / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
+    let mut tick = tokio::time::interval(
+        (cfg.grace / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+    );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
@@ -213,7 +238,13 @@ async fn run(client: Client, cfg: KubeConfig, tx: watch::Sender<SourceState>) {
 
         if dirty && ready.iter().all(|r| *r) {
             dirty = false;
-            let built = build_topology(&cfg, &node_store.state(), &ep_store.state(), &cfg.node_name, &cfg.os_hostname);
+            let built = build_topology(
+                &cfg,
+                &node_store.state(),
+                &ep_store.state(),
+                &cfg.node_name,
+                &cfg.os_hostname,
+            );
             match built {
                 Ok(b) => {
                     build_error = None;
@@ -283,11 +314,19 @@ fn health(
         )
     };
     let all = [Res::Endpoints, Res::Nodes];
-    if let Some((res, f)) = all.iter().zip(failing).find_map(|(r, f)| f.as_ref().filter(|f| now.duration_since(f.since) >= cfg.grace).map(|f| (*r, f))) {
+    if let Some((res, f)) = all.iter().zip(failing).find_map(|(r, f)| {
+        f.as_ref()
+            .filter(|f| now.duration_since(f.since) >= cfg.grace)
+            .map(|f| (*r, f))
+    }) {
         return (false, Some(describe(res, f)));
     }
     if !ready.iter().all(|r| *r) {
-        let reason = match all.iter().zip(failing).find_map(|(r, f)| f.as_ref().map(|f| (*r, f))) {
+        let reason = match all
+            .iter()
+            .zip(failing)
+            .find_map(|(r, f)| f.as_ref().map(|f| (*r, f)))
+        {
             Some((res, f)) => describe(res, f),
             None => SourceState::initial().reason.unwrap_or_default(),
         };

@@ -10,7 +10,10 @@
 //! fresh object.
 
 use crate::config::KubeConfig;
-use crate::crd::{ConnectionStatus, DegradedFeature, EndpointSpec, LatencyRttSpec, RemoteEndpoint, RouteAgent, RouteAgentStatus};
+use crate::crd::{
+    ConnectionStatus, DegradedFeature, EndpointSpec, LatencyRttSpec, RemoteEndpoint, RouteAgent,
+    RouteAgentStatus,
+};
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -106,7 +109,10 @@ pub fn status_of(report: &AgentReport) -> RouteAgentStatus {
         degraded_features: report
             .degraded
             .iter()
-            .map(|(feature, reason)| DegradedFeature { feature: feature.clone(), reason: reason.clone() })
+            .map(|(feature, reason)| DegradedFeature {
+                feature: feature.clone(),
+                reason: reason.clone(),
+            })
             .collect(),
     }
 }
@@ -123,7 +129,12 @@ impl StatusWriter {
     }
 
     fn err(&self, verb: &'static str, source: kube::Error) -> StatusError {
-        StatusError::Api { verb, namespace: self.namespace.clone(), name: self.name.clone(), source }
+        StatusError::Api {
+            verb,
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            source,
+        }
     }
 
     /// Creates or updates this node's RouteAgent with `report`
@@ -131,7 +142,11 @@ impl StatusWriter {
     pub async fn report(&self, report: &AgentReport) -> Result<(), StatusError> {
         let status = status_of(report);
         for _ in 0..CONFLICT_RETRIES {
-            let current = self.api.get_opt(&self.name).await.map_err(|e| self.err("get", e))?;
+            let current = self
+                .api
+                .get_opt(&self.name)
+                .await
+                .map_err(|e| self.err("get", e))?;
             let result = match current {
                 None => self.create(&status).await,
                 Some(obj) if obj.status == status => return Ok(()),
@@ -147,12 +162,19 @@ impl StatusWriter {
                 other => return other,
             }
         }
-        Err(StatusError::Conflict { namespace: self.namespace.clone(), name: self.name.clone() })
+        Err(StatusError::Conflict {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        })
     }
 
     async fn create(&self, status: &RouteAgentStatus) -> Result<(), StatusError> {
         let obj = RouteAgent::new(&self.name, &self.namespace, status.clone());
-        let created = self.api.create(&PostParams::default(), &obj).await.map_err(|e| self.err("create", e))?;
+        let created = self
+            .api
+            .create(&PostParams::default(), &obj)
+            .await
+            .map_err(|e| self.err("create", e))?;
         info!(routeagent = %self.name, namespace = %self.namespace, "created RouteAgent");
         // With a status subresource the server dropped the status on create.
         if created.status != *status {
@@ -174,7 +196,13 @@ impl StatusWriter {
                 }
                 Err(e) if code(&e) == Some(404) => {
                     // 404 for an object that exists: no status subresource.
-                    if self.api.get_opt(&self.name).await.map_err(|e| self.err("get", e))?.is_none() {
+                    if self
+                        .api
+                        .get_opt(&self.name)
+                        .await
+                        .map_err(|e| self.err("get", e))?
+                        .is_none()
+                    {
                         return Err(self.err("update the status of", e));
                     }
                     info!(routeagent = %self.name, "the RouteAgent CRD has no status subresource (Submariner's CRD); writing the whole object");
@@ -183,20 +211,29 @@ impl StatusWriter {
                 Err(e) => return Err(self.err("update the status of", e)),
             }
         }
-        let written = self.api.replace(&self.name, &PostParams::default(), obj).await.map_err(|e| self.err("update", e))?;
+        let written = self
+            .api
+            .replace(&self.name, &PostParams::default(), obj)
+            .await
+            .map_err(|e| self.err("update", e))?;
         if written.status != obj.status {
             // The server ignored the status: the CRD has the subresource now.
             self.mode.store(1, Ordering::Relaxed);
             let mut fresh = written;
             fresh.status = obj.status.clone();
-            self.replace_status(&fresh).await.map_err(|e| self.err("update the status of", e))?;
+            self.replace_status(&fresh)
+                .await
+                .map_err(|e| self.err("update the status of", e))?;
         }
         Ok(())
     }
 
     /// `PUT .../routeagents/NAME/status`.
     async fn replace_status(&self, obj: &RouteAgent) -> Result<(), kube::Error> {
-        self.api.replace_status(&self.name, &PostParams::default(), obj).await.map(|_| ())
+        self.api
+            .replace_status(&self.name, &PostParams::default(), obj)
+            .await
+            .map(|_| ())
     }
 
     /// Deletes this node's RouteAgent (uninstall); absent is fine.

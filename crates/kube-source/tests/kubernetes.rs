@@ -1,1 +1,29 @@
+//! The `kubernetes` test target: the Kubernetes source, status writer and
+//! health checker driven through an in-process fake API server (no real
+//! kube-apiserver exists on the development and CI machines).
+//!
+//! - `fake`: the fake API server (a tower service for `kube::Client`).
+//! - `common`: config, object builders, waiting helpers.
+//! - `fake_api`: the fake's own API semantics, checked through `kube::Api`.
+//! - `source`: Endpoint/Node events, gateway moves, duplicates, API errors,
+//!   broken watches, resume and relist, health and grace.
+//! - `status`: the RouteAgent status, with and without the subresource.
+//! - `crds`: fixtures shaped like Submariner's objects; deploy/ manifests.
+//! - `health`: the ICMP pinger and checker inside network namespaces.
 
+#![allow(missing_docs)]
+
+#[path = "kubernetes/common.rs"]
+mod common;
+#[path = "kubernetes/crds.rs"]
+mod crds;
+#[path = "kubernetes/fake/mod.rs"]
+mod fake;
+#[path = "kubernetes/fake_api.rs"]
+mod fake_api;
+#[path = "kubernetes/health.rs"]
+mod health;
+#[path = "kubernetes/source.rs"]
+mod source;
+#[path = "kubernetes/status.rs"]
+mod status;

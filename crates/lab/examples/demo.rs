@@ -6,7 +6,7 @@ use lab::{checks, Lab, LabConfig};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(bin) = args.first() else {
-        eprintln!("usage: demo BINARY [CHECK|up] [--clusters C] [--nodes N] [--json]");
+        eprintln!("usage: demo BINARY [CHECK|up|down] [--clusters C] [--nodes N] [--json]");
         std::process::exit(2);
     };
     let mut c = LabConfig::new("raex");
@@ -31,6 +31,10 @@ fn main() {
         }
         std::process::exit(if report.passed() { 0 } else { 1 });
     };
+    if name == "down" {
+        lab::down_prefix(&c.prefix, &c.work_dir).expect("down");
+        return;
+    }
     let t = std::time::Instant::now();
     let mut lab = Lab::up(c).unwrap_or_else(|e| {
         eprintln!("up failed: {e}");
@@ -47,7 +51,10 @@ fn main() {
             Ok(d) => println!("PASS {name}: {d}"),
             Err(e) => println!("FAIL {name}: {e}"),
         },
-        None if name == "up" => {}
+        None if name == "up" => {
+            lab.detach();
+            return;
+        }
         None => eprintln!("no check {name}"),
     }
     println!("figures: {:?}", lab.figures);

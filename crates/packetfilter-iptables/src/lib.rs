@@ -9,6 +9,8 @@
 //! - [`render`]: the model translated to iptables rule arguments per IP
 //!   version and table, with sets as ipsets or expanded per prefix, and
 //!   self-SNAT as identity `NETMAP`.
+//! - `rule`: one model rule as rule arguments (sets as `-m set` or expanded;
+//!   negated sets without ipset as a helper chain).
 //! - [`save`]: parsing `iptables-save` output (read-only).
 //! - [`script`]: the restore file that reaches the desired state from the
 //!   saved one, keeping each jump exactly once (see its docs).
@@ -25,6 +27,7 @@ pub mod backend;
 pub mod ipset;
 pub mod names;
 pub mod render;
+mod rule;
 pub mod save;
 pub mod script;
 pub mod tool;

@@ -4,12 +4,10 @@
 //! file against what the kernel holds.
 
 use crate::names::{self, XtTable};
+use crate::rule::{rule_lines, unsupported};
 use ipnet::IpNet;
-use packetfilter::{Error, Object, Result};
-use ruleset::render::RuleText;
-use ruleset::{
-    Action, AddrField, AddrTarget, Family, IfaceDir, IpVersion, Match, Rule, RuleSet, Table,
-};
+use packetfilter::{Object, Result};
+use ruleset::{Action, Family, IpVersion, RuleSet, Table};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One rule line (`-A RA-X ...` without the `-A RA-X`), and the model rule
@@ -116,10 +114,14 @@ pub fn translate(rs: &RuleSet, ipset: bool, backend: &str) -> Result<XtPlan> {
                     let tp = plan.tables.entry(v).or_default().entry(table).or_default();
                     if !tp.chains.iter().any(|(n, _)| *n == xt_name) {
                         let mut rules = Vec::new();
+                        let mut helpers = Vec::new();
                         for (i, r) in c.rules.iter().enumerate() {
-                            rules.extend(rule_lines(t, &c.name, i, r, v, ipset, backend)?);
+                            let out = rule_lines(t, &c.name, i, r, v, ipset, backend)?;
+                            rules.extend(out.lines);
+                            helpers.extend(out.helpers);
                         }
                         tp.chains.push((xt_name.clone(), rules));
+                        tp.chains.extend(helpers);
                     }
                     if c.base.is_some() {
                         if let Some(builtin) = builtin {
@@ -179,20 +181,6 @@ fn contexts(t: &Table) -> BTreeMap<&str, Ctx> {
     out
 }
 
-fn rule_obj(t: &Table, chain: &str, index: usize, r: &Rule) -> Object {
-    Object::Rule {
-        family: t.family,
-        table: t.name.clone(),
-        chain: chain.to_string(),
-        index,
-        text: RuleText {
-            family: t.family,
-            rule: r,
-        }
-        .to_string(),
-    }
-}
-
 fn chain_obj(t: &Table, chain: &str) -> Object {
     Object::Chain {
         family: t.family,
@@ -207,213 +195,4 @@ fn set_obj(t: &Table, set: &str) -> Object {
         table: t.name.clone(),
         name: set.to_string(),
     }
-}
-
-fn unsupported(backend: &str, object: Object, why: String) -> Error {
-    Error::Unsupported {
-        backend: backend.to_string(),
-        object,
-        why,
-    }
-}
-
-/// The IP version a rule is restricted to, if any.
-fn rule_version(r: &Rule) -> Option<IpVersion> {
-    r.matches
-        .iter()
-        .find_map(Match::ip_version)
-        .or(match &r.action {
-            Some(Action::Snat(a)) => Some(IpVersion::of(a)),
-            Some(Action::SnatToSource(v)) => Some(*v),
-            _ => None,
-        })
-}
-
-/// An address match after set resolution.
-#[derive(Clone)]
-enum Addr {
-    Prefix(IpNet),
-    Ipset(String),
-}
-
-/// The iptables lines for one model rule in IP version `v` (none when the
-/// rule is for the other version, or matches an empty expanded set).
-fn rule_lines(
-    t: &Table,
-    chain: &str,
-    index: usize,
-    r: &Rule,
-    v: IpVersion,
-    ipset: bool,
-    backend: &str,
-) -> Result<Vec<XtRule>> {
-    if rule_version(r).is_some_and(|x| x != v) {
-        return Ok(vec![]);
-    }
-    let object = rule_obj(t, chain, index, r);
-    // Each address match becomes a list of alternatives; the rule is the
-    // cartesian product (one alternative unless a set is expanded).
-    let mut variants: Vec<Vec<(AddrField, bool, Addr)>> = vec![vec![]];
-    let mut others = Vec::new();
-    let self_snat = matches!(r.action, Some(Action::SnatToSource(_)));
-    for m in &r.matches {
-        let Match::Addr {
-            field,
-            negate,
-            target,
-            ..
-        } = m
-        else {
-            others.push(m);
-            continue;
-        };
-        let alts: Vec<Addr> = match target {
-            AddrTarget::Prefix(p) => vec![Addr::Prefix(*p)],
-            AddrTarget::Set(s) if ipset && !(self_snat && *field == AddrField::Saddr) => {
-                let key = t.set(s).map(|x| x.key).unwrap_or(v);
-                vec![Addr::Ipset(names::ipset(s, key))]
-            }
-            AddrTarget::Set(s) => {
-                if *negate {
-                    return Err(unsupported(backend, object, format!("`!= @{s}` needs ipset on the iptables backend (install the ipset package); a negated set cannot be expanded into one rule per prefix")));
-                }
-                let set = t.set(s).ok_or_else(|| {
-                    unsupported(backend, object.clone(), format!("set @{s} does not exist"))
-                })?;
-                set.elements.iter().map(|p| Addr::Prefix(*p)).collect()
-            }
-        };
-        variants = variants
-            .into_iter()
-            .flat_map(|pre| {
-                alts.iter().map(move |a| {
-                    let mut x = pre.clone();
-                    x.push((*field, *negate, a.clone()));
-                    x
-                })
-            })
-            .collect();
-    }
-    let mut out = Vec::new();
-    for addrs in variants {
-        let mut a = String::new();
-        for (field, negate, addr) in &addrs {
-            if let Addr::Prefix(p) = addr {
-                let flag = if *field == AddrField::Saddr {
-                    "-s"
-                } else {
-                    "-d"
-                };
-                push(
-                    &mut a,
-                    &format!("{}{flag} {p}", if *negate { "! " } else { "" }),
-                );
-            }
-        }
-        for m in &others {
-            if let Match::Iface { dir, negate, name } = m {
-                let flag = if *dir == IfaceDir::In { "-i" } else { "-o" };
-                push(
-                    &mut a,
-                    &format!("{}{flag} {name}", if *negate { "! " } else { "" }),
-                );
-            }
-        }
-        let proto = others.iter().find_map(|m| match m {
-            Match::L4Proto(p) | Match::Dport { proto: p, .. } => Some(*p),
-            Match::TcpSyn => Some(ruleset::L4Proto::Tcp),
-            _ => None,
-        });
-        if let Some(p) = proto {
-            push(&mut a, &format!("-p {}", p.as_str()));
-            let mut l4 = String::new();
-            for m in &others {
-                match m {
-                    Match::Dport { port, .. } => push(&mut l4, &format!("--dport {port}")),
-                    Match::TcpSyn => push(&mut l4, "--tcp-flags SYN,RST SYN"),
-                    _ => {}
-                }
-            }
-            if !l4.is_empty() {
-                push(&mut a, &format!("-m {} {l4}", p.as_str()));
-            }
-        }
-        for m in &others {
-            if let Match::Mark {
-                mask,
-                value,
-                negate,
-            } = m
-            {
-                push(
-                    &mut a,
-                    &format!(
-                        "-m mark {}--mark {value:#x}/{mask:#x}",
-                        if *negate { "! " } else { "" }
-                    ),
-                );
-            }
-        }
-        for (field, negate, addr) in &addrs {
-            if let Addr::Ipset(name) = addr {
-                let dir = if *field == AddrField::Saddr {
-                    "src"
-                } else {
-                    "dst"
-                };
-                push(
-                    &mut a,
-                    &format!(
-                        "-m set {}--match-set {name} {dir}",
-                        if *negate { "! " } else { "" }
-                    ),
-                );
-            }
-        }
-        if let Some(c) = &r.comment {
-            push(&mut a, &format!("-m comment --comment \"{c}\""));
-        }
-        if let Some(act) = &r.action {
-            let target = match act {
-                Action::Accept => "-j ACCEPT".to_string(),
-                Action::Drop => "-j DROP".to_string(),
-                Action::Return => "-j RETURN".to_string(),
-                Action::Jump(c) => format!("-j {}", names::chain(c)),
-                Action::Snat(ip) => format!("-j SNAT --to-source {ip}"),
-                Action::Masquerade => "-j MASQUERADE".to_string(),
-                Action::SetMark { mask, value } => {
-                    format!("-j MARK --set-xmark {value:#x}/{mask:#x}")
-                }
-                Action::ClampMssToPmtu => "-j TCPMSS --clamp-mss-to-pmtu".to_string(),
-                Action::ClampMss(n) => format!("-j TCPMSS --set-mss {n}"),
-                Action::SnatToSource(_) => {
-                    // iptables cannot SNAT to the packet's own source; NETMAP
-                    // onto the same prefix is the identity mapping and, like
-                    // nft's `snat to ip saddr`, binds NAT for the connection
-                    // so later MASQUERADE rules of other chains do not apply.
-                    let src = addrs.iter().find_map(|(f, neg, ad)| match (f, neg, ad) {
-                        (AddrField::Saddr, false, Addr::Prefix(p)) => Some(*p),
-                        _ => None,
-                    });
-                    match src {
-                        Some(p) => format!("-j NETMAP --to {p}"),
-                        None => return Err(unsupported(backend, object, "`snat to ip saddr` becomes `-j NETMAP --to <prefix>` on iptables, which needs the rule to match a source prefix or set (`ip saddr 10.0.0.0/16` or `ip saddr @set`)".into())),
-                    }
-                }
-            };
-            push(&mut a, &target);
-        }
-        out.push(XtRule {
-            args: a,
-            object: object.clone(),
-        });
-    }
-    Ok(out)
-}
-
-fn push(s: &mut String, part: &str) {
-    if !s.is_empty() {
-        s.push(' ');
-    }
-    s.push_str(part);
 }

@@ -10,7 +10,11 @@
 //! - none: `-I POSTROUTING 1 -j RA-POSTROUTING` (first, so it runs before
 //!   kube-proxy's and the CNI's rules);
 //! - one: left where it is (apply twice == apply once, byte-identical);
-//! - more: `-D` the extras.
+//! - more: every copy is deleted with `-D` by its text and one is inserted
+//!   again at the top (deleting "the extras" by text would delete the first
+//!   copy, moving the survivor behind foreign rules; deleting by number
+//!   could hit a foreign rule if another program changed the chain since
+//!   the read).
 //!
 //! Any other rule of a built-in chain that jumps to an `RA-` chain (an older
 //! agent's jump with matches, a chain no longer wanted) is deleted with `-D`
@@ -26,7 +30,7 @@ use crate::names::{XtTable, PREFIX};
 use crate::render::XtTablePlan;
 use crate::save::SavedTable;
 use packetfilter::Object;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A restore file and, for each of its lines, the object it writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,28 +85,35 @@ pub fn apply_script(
         for (c, _) in &w.chains {
             s.push(format!(":{c} - [0:0]"), None);
         }
-        // Jumps: keep one exact copy, delete everything else that jumps to RA-.
-        let mut kept: BTreeMap<(String, String), usize> = BTreeMap::new();
-        for (from, line) in have.jumps_to_ours() {
-            let exact = w
-                .jumps
-                .iter()
-                .find(|j| *line == format!("-A {} -j {}", j.from, j.to));
-            let key = (from.clone(), line.clone());
-            let n = kept.entry(key).or_default();
-            if exact.is_some() && *n == 0 {
-                *n += 1;
-            } else {
+        // Jumps: an exact jump present once stays; otherwise every copy is
+        // deleted (by its text, which cannot hit a foreign rule) and the
+        // jumps are inserted again at the top; everything else that jumps
+        // to RA- is deleted.
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, line) in have.jumps_to_ours() {
+            *count.entry(line.as_str()).or_default() += 1;
+        }
+        let text = |j: &crate::render::Jump| format!("-A {} -j {}", j.from, j.to);
+        // A built-in chain whose jumps are not all present exactly once gets
+        // all of ours re-inserted, so that they keep their priority order.
+        let redo: BTreeSet<&str> = w
+            .jumps
+            .iter()
+            .filter(|j| count.get(text(j).as_str()) != Some(&1))
+            .map(|j| j.from)
+            .collect();
+        let keep = |line: &str| {
+            count[line] == 1
+                && w.jumps
+                    .iter()
+                    .any(|j| line == text(j) && !redo.contains(j.from))
+        };
+        for (_, line) in have.jumps_to_ours() {
+            if !keep(line) {
                 s.push(format!("-D {}", &line[3..]), None);
             }
         }
-        let mut missing: Vec<_> = w
-            .jumps
-            .iter()
-            .filter(|j| {
-                !kept.contains_key(&(j.from.to_string(), format!("-A {} -j {}", j.from, j.to)))
-            })
-            .collect();
+        let mut missing: Vec<_> = w.jumps.iter().filter(|j| redo.contains(j.from)).collect();
         // Inserting at 1 in descending priority leaves them in ascending order.
         missing.sort_by_key(|j| std::cmp::Reverse(j.priority));
         for j in missing {
@@ -142,4 +153,80 @@ pub fn nothing_ours(saved: &BTreeMap<String, SavedTable>) -> bool {
                 .iter()
                 .any(|(_, l)| l.contains(&format!(" {PREFIX}")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Jump;
+    use crate::save::parse;
+
+    fn want() -> BTreeMap<XtTable, XtTablePlan> {
+        let jumps = vec![
+            Jump {
+                from: "POSTROUTING",
+                to: "RA-NAT".into(),
+                priority: 90,
+            },
+            Jump {
+                from: "POSTROUTING",
+                to: "RA-EARLY".into(),
+                priority: -100,
+            },
+        ];
+        let chains = vec![
+            ("RA-NAT".to_string(), vec![]),
+            ("RA-EARLY".to_string(), vec![]),
+        ];
+        [(XtTable::Nat, XtTablePlan { chains, jumps })]
+            .into_iter()
+            .collect()
+    }
+
+    fn lines(saved: &str) -> Vec<String> {
+        apply_script(&want(), &parse(saved)).lines
+    }
+
+    #[test]
+    fn jumps_are_inserted_in_priority_order_kept_once_and_repaired() {
+        let l = lines("*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n");
+        assert_eq!(
+            l,
+            [
+                "*nat",
+                ":RA-NAT - [0:0]",
+                ":RA-EARLY - [0:0]",
+                "-I POSTROUTING 1 -j RA-NAT",
+                "-I POSTROUTING 1 -j RA-EARLY",
+                "COMMIT"
+            ]
+        );
+        let once = "*nat\n:RA-NAT - [0:0]\n:RA-EARLY - [0:0]\n-A POSTROUTING -j RA-EARLY\n-A POSTROUTING -j RA-NAT\nCOMMIT\n";
+        assert_eq!(
+            lines(once),
+            ["*nat", ":RA-NAT - [0:0]", ":RA-EARLY - [0:0]", "COMMIT"]
+        );
+        let twice = "*nat\n:RA-NAT - [0:0]\n:RA-EARLY - [0:0]\n-A POSTROUTING -j RA-EARLY\n-A POSTROUTING -j RA-NAT\n-A POSTROUTING -j KUBE-X\n-A POSTROUTING -j RA-NAT\n:RA-OLD - [0:0]\n-A POSTROUTING -m mark --mark 0x1 -j RA-OLD\nCOMMIT\n";
+        assert_eq!(
+            lines(twice),
+            [
+                "*nat",
+                ":RA-NAT - [0:0]",
+                ":RA-EARLY - [0:0]",
+                "-D POSTROUTING -j RA-EARLY",
+                "-D POSTROUTING -j RA-NAT",
+                "-D POSTROUTING -j RA-NAT",
+                "-D POSTROUTING -m mark --mark 0x1 -j RA-OLD",
+                "-I POSTROUTING 1 -j RA-NAT",
+                "-I POSTROUTING 1 -j RA-EARLY",
+                "-F RA-OLD",
+                "-X RA-OLD",
+                "COMMIT"
+            ]
+        );
+        assert!(remove_script(&parse(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j KUBE\nCOMMIT\n"
+        ))
+        .is_empty());
+    }
 }

@@ -75,21 +75,59 @@ pub fn restore(variant: IptablesVariant, v: IpVersion, script: &Script, test: bo
     run(&bin, &args, &text)
         .map(|_| ())
         .map_err(|(what, stderr)| {
-            let line = failed_line(&stderr);
-            let object = line
-                .and_then(|n| script.object_at(n))
-                .cloned()
-                .unwrap_or(Object::Transaction);
-            let at = line
-                .and_then(|n| script.lines.get(n - 1))
-                .map(|l| format!(" (restore line {}: {l})", line.unwrap_or(0)))
-                .unwrap_or_default();
+            let (object, at) = blame(script, &stderr);
             Error::Tool {
                 tool: bin.clone(),
                 object,
                 detail: format!("{what}: {}{at}", first_lines(&stderr)),
             }
         })
+}
+
+/// The object a restore failure is attributed to, and where it happened.
+/// A rule line the tool names maps to its model rule. A failure reported
+/// at `COMMIT` (the kernel refused the table as a whole: iptables-legacy,
+/// or iptables-nft's "Chain 'X' does not exist") is attributed to the first
+/// rule jumping to the missing chain when the message names one, otherwise
+/// to the transaction, with the table named.
+fn blame(script: &Script, stderr: &str) -> (Object, String) {
+    let Some(n) = failed_line(stderr) else {
+        return (Object::Transaction, String::new());
+    };
+    let text = script
+        .lines
+        .get(n.wrapping_sub(1))
+        .cloned()
+        .unwrap_or_default();
+    if let Some(o) = script.object_at(n) {
+        return (o.clone(), format!(" (restore line {n}: {text})"));
+    }
+    if let Some(chain) = stderr
+        .split("Chain '")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+    {
+        let jump = format!("-j {chain}");
+        if let Some(i) = script.lines.iter().position(|l| {
+            l.starts_with("-A ") && (l.ends_with(&jump) || l.contains(&format!("{jump} ")))
+        }) {
+            if let Some(o) = script.object_at(i + 1) {
+                return (
+                    o.clone(),
+                    format!(" (restore line {}: {})", i + 1, script.lines[i]),
+                );
+            }
+        }
+    }
+    let table = script.lines[..n.min(script.lines.len())]
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix('*'))
+        .unwrap_or("?");
+    (
+        Object::Transaction,
+        format!(" (restore line {n}: {text} of table {table})"),
+    )
 }
 
 /// `ipset restore` with `script` on stdin.

@@ -90,6 +90,22 @@ fn apply_twice_check_verify_remove(variant: IptablesVariant, ipset: bool) {
         assert!(second.contains("-d 10.4.0.0/16") && second.contains("-d 10.2.0.0/16"));
     }
     ns.run(|| b.verify(&rs)).unwrap();
+    // drift: a duplicated jump, and a chain an older agent left behind
+    let var = if variant == Nft { "nft" } else { "legacy" };
+    ns.sh(&format!(
+        "printf '*nat\\n:RA-OLD - [0:0]\\n-A POSTROUTING -j RA-POSTROUTING\\n-A POSTROUTING -s 10.0.0.0/8 -j RA-OLD\\n-A RA-OLD -j ACCEPT\\nCOMMIT\\n' | iptables-{var}-restore --noflush"
+    ))
+    .unwrap();
+    assert!(
+        ns.run(|| b.verify(&rs)).is_err(),
+        "verify sees the duplicated jump"
+    );
+    ns.run(|| b.apply(&rs)).unwrap();
+    assert_eq!(
+        save(&ns, variant),
+        second,
+        "apply repairs duplicates and removes stale chains"
+    );
     ns.run(|| b.check(&rs)).unwrap();
     assert_eq!(
         save(&ns, variant),
@@ -131,6 +147,18 @@ fn foreign_chains_stay_byte_identical(variant: IptablesVariant) {
     let b = Iptables::new(variant, true);
     ns.run(|| b.apply(&sample())).unwrap();
     let during = save(&ns, variant);
+    // a duplicate of our jump appended after kube-proxy's: repaired to one, first
+    let var = if variant == Nft { "nft" } else { "legacy" };
+    ns.sh(&format!(
+        "iptables-{var} -t nat -A POSTROUTING -j RA-POSTROUTING"
+    ))
+    .unwrap();
+    ns.run(|| b.apply(&sample())).unwrap();
+    assert_eq!(
+        save(&ns, variant),
+        during,
+        "duplicate removed, our jump still first"
+    );
     let foreign: String = during
         .lines()
         .filter(|l| !l.contains("RA-"))
@@ -279,16 +307,78 @@ fn a_failed_line_is_mapped_back_to_the_model_rule() {
 }
 
 #[test]
-fn negated_sets_need_ipset() {
+fn negated_sets_without_ipset_become_a_helper_chain() {
+    use packetfilter_iptables::names::XtTable;
+    use packetfilter_iptables::render::translate;
+    let rs = sample();
+    let plan = translate(&rs, false, "iptables-nft").unwrap();
+    let mangle = &plan.tables[&IpVersion::V4][&XtTable::Mangle];
+    let chain = |n: &str| {
+        &mangle
+            .chains
+            .iter()
+            .find(|(c, _)| c == n)
+            .unwrap_or_else(|| panic!("{n}: {mangle:?}"))
+            .1
+    };
+    let args = |n: &str| chain(n).iter().map(|r| r.args.clone()).collect::<Vec<_>>();
+    assert_eq!(args("RA-OUTPUT"), ["-j RA-OUTPUT-N0"]);
+    assert_eq!(
+        args("RA-OUTPUT-N0"),
+        [
+            "-d 10.2.0.0/16 -j RETURN",
+            "-d 10.4.0.0/16 -j RETURN",
+            "-j MARK --set-xmark 0x1/0x1"
+        ]
+    );
+    assert_eq!(
+        translate(&rs, true, "iptables-nft").unwrap().tables[&IpVersion::V4][&XtTable::Mangle]
+            .chains
+            .iter()
+            .filter(|(c, _)| c.ends_with("-N0"))
+            .count(),
+        0
+    );
+    // `return` cannot be expressed through a helper chain
     let mut rs = sample();
     let t = rs.table_mut(Family::Inet, "routeagent").unwrap();
-    t.chain_mut("output").unwrap().rules[0].matches =
-        vec![ruleset::Match::daddr_in(IpVersion::V4, "remote-v4").not()];
-    let e = packetfilter_iptables::render::translate(&rs, false, "iptables-nft").unwrap_err();
+    t.chain_mut("output").unwrap().rules[0].action = Some(ruleset::Action::Return);
+    let e = translate(&rs, false, "iptables-nft").unwrap_err();
     assert!(
         matches!(&e, Error::Unsupported { object: Object::Rule { chain, .. }, .. } if chain == "output"),
         "{e}"
     );
     assert!(e.to_string().contains("needs ipset"), "{e}");
-    assert!(packetfilter_iptables::render::translate(&rs, true, "iptables-nft").is_ok());
+    assert!(translate(&rs, true, "iptables-nft").is_ok());
+}
+
+#[test]
+fn a_jump_to_a_missing_chain_is_blamed_on_the_rule() {
+    for variant in [Nft, Legacy] {
+        require_tools(variant);
+        let ns = NetNs::new("ra-ipte").unwrap();
+        let object = Object::Rule {
+            family: Family::Ip,
+            table: "t".into(),
+            chain: "c".into(),
+            index: 2,
+            text: "jump nowhere".into(),
+        };
+        let s = Script {
+            lines: vec![
+                "*filter".into(),
+                ":RA-T - [0:0]".into(),
+                "-A RA-T -j RA-NOWHERE".into(),
+                "COMMIT".into(),
+            ],
+            objects: vec![None, None, Some(object.clone()), None],
+        };
+        let e = ns
+            .run(|| tool::restore(variant, IpVersion::V4, &s, false))
+            .unwrap_err();
+        match &e {
+            Error::Tool { object: o, .. } => assert_eq!(o, &object, "{variant:?}: {e}"),
+            _ => panic!("{e}"),
+        }
+    }
 }

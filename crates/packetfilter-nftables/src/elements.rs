@@ -56,7 +56,11 @@ fn put_nla_header(out: &mut Vec<u8>, len: usize, kind: u16) {
 fn put_element(out: &mut Vec<u8>, key: &[u8], end: bool, open: bool) {
     let value = 4 + key.len();
     let key_nest = 4 + value;
-    let udata = if open { 4 + OPEN_INTERVAL_UDATA.len() } else { 0 };
+    let udata = if open {
+        4 + OPEN_INTERVAL_UDATA.len()
+    } else {
+        0
+    };
     let len = 4 + if end { 8 } else { 0 } + key_nest + ((udata + 3) & !3);
     put_nla_header(out, len, LIST_ELEM | NLA_F_NESTED);
     if end {

@@ -18,7 +18,8 @@
 //! - `objects`: table, chain, set and rule messages.
 //! - `elements`: interval-set elements, chunked.
 //! - `transaction`: the replace, remove and set-update batches.
-//! - `verify`: dumps read back and compared by counts.
+//! - `verify`: dumps read back and compared: chains, rules per chain, and
+//!   the exact elements of every set.
 //! - [`probe`]: dry-run probes of chains and rules, and the generation.
 //! - `errors`: refused messages and socket failures as [`packetfilter::Error`].
 
@@ -167,5 +168,16 @@ impl Backend for Nftables {
     /// compares their counts.
     fn verify(&self, desired: &RuleSet) -> Result<()> {
         verify::verify(&mut self.conn(), desired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backend_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync + 'static>() {}
+        shared::<super::Nftables>();
+        let _: Option<Box<dyn packetfilter::Backend>> =
+            None::<Box<super::Nftables>>.map(|b| b as _);
     }
 }

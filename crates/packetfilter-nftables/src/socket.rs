@@ -7,7 +7,7 @@
 
 use crate::batch::{nfproto, Batch};
 use crate::errors::io;
-use netlink_packet_core::{Emitable, NetlinkMessage, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{Emitable, NetlinkMessage, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
 use netlink_packet_netfilter::nftables::NfTablesMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage};
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
@@ -26,6 +26,10 @@ const NLMSGERR_ATTR_MSG: u16 = 1;
 const BUF_SIZE: usize = 64 << 20;
 /// How long to wait for an answer that is not queued yet.
 const RECV_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The answers to a request (attribute bytes after `nfgenmsg`, one per
+/// message), or the errno the kernel answered with.
+pub(crate) type Answer = std::result::Result<Vec<Vec<u8>>, i32>;
 
 /// One refused message of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,10 +162,15 @@ impl Conn {
     }
 
     fn send(&mut self, bytes: &[u8], what: &str) -> Result<()> {
-        let n = self
-            .sock
-            .send(bytes, 0)
-            .map_err(|e| io(&format!("sending {what} ({} bytes)", bytes.len()), e))?;
+        let n = self.sock.send(bytes, 0).map_err(|e| {
+            let hint = if e.raw_os_error() == Some(libc::EMSGSIZE) {
+                "; the batch exceeds the socket send buffer: run with CAP_NET_ADMIN \
+                 (SO_SNDBUFFORCE) or raise net.core.wmem_max"
+            } else {
+                ""
+            };
+            io(&format!("sending {what} ({} bytes){hint}", bytes.len()), e)
+        })?;
         if n != bytes.len() {
             return Err(io(
                 &format!("sending {what}"),
@@ -222,12 +231,31 @@ impl Conn {
     /// Sends one request (`NLM_F_DUMP` if `dump`) and returns the attribute
     /// bytes (after `nfgenmsg`) of every answer, or the errno the kernel
     /// answered with.
+    ///
+    /// A dump the kernel marks interrupted (`NLM_F_DUMP_INTR`: the ruleset
+    /// changed meanwhile) is repeated, up to three times.
     pub(crate) fn request(
         &mut self,
         family: Option<Family>,
         msg: NfTablesMessage,
         dump: bool,
-    ) -> Result<std::result::Result<Vec<Vec<u8>>, i32>> {
+    ) -> Result<Answer> {
+        let mut attempts = 0;
+        loop {
+            let (answer, interrupted) = self.request_once(family, msg.clone(), dump)?;
+            attempts += 1;
+            if !interrupted || attempts == 3 {
+                return Ok(answer);
+            }
+        }
+    }
+
+    fn request_once(
+        &mut self,
+        family: Option<Family>,
+        msg: NfTablesMessage,
+        dump: bool,
+    ) -> Result<(Answer, bool)> {
         self.drain()?;
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
@@ -243,6 +271,7 @@ impl Conn {
         m.emit(&mut buf);
         self.send(&buf, "an nftables request")?;
         let mut out = Vec::new();
+        let mut interrupted = false;
         loop {
             if !self.recv(true)? {
                 return Err(io(
@@ -254,16 +283,18 @@ impl Conn {
                 if m.seq != seq {
                     continue;
                 }
+                interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
                 match m.ty {
-                    NLMSG_DONE => return Ok(Ok(out)),
+                    NLMSG_DONE => return Ok((Ok(out), interrupted)),
                     NLMSG_ERROR => {
                         let (errno, _) = parse_error(m.flags, m.payload);
-                        return Ok(if errno == 0 { Ok(out) } else { Err(errno) });
+                        let answer = if errno == 0 { Ok(out) } else { Err(errno) };
+                        return Ok((answer, interrupted));
                     }
                     _ => {
                         out.push(m.payload.get(4..).unwrap_or_default().to_vec());
                         if !dump {
-                            return Ok(Ok(out));
+                            return Ok((Ok(out), interrupted));
                         }
                     }
                 }

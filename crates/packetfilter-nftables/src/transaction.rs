@@ -98,3 +98,73 @@ pub(crate) fn update_sets(first_seq: u32, deltas: &[SetDelta]) -> Batch {
     b.end();
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruleset::{Chain, ChainType, Hook, IpVersion, Match, Priority, Rule, Set, Table};
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    /// nf_tables message types (low byte of nlmsg_type) in batch order.
+    fn types(b: &Batch) -> Vec<u8> {
+        let bytes = b.bytes();
+        let mut out = vec![];
+        let mut off = 0;
+        while off + 16 <= bytes.len() {
+            let len = u32::from_ne_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
+            out.push(bytes[off + 4]);
+            off += (len + 3) & !3;
+        }
+        out
+    }
+
+    #[test]
+    fn replace_is_add_delete_define_in_one_batch() {
+        let prefixes = (0..2500u32).map(|i| {
+            IpNet::new(std::net::Ipv4Addr::from((20 << 24) + (i << 9)).into(), 24).unwrap()
+        });
+        let t = Table::new(Family::Ip, "ra")
+            .with_set(Set::aggregated("s", IpVersion::V4, prefixes))
+            .with_chain(
+                Chain::base(
+                    "forward",
+                    ChainType::Filter,
+                    Hook::Forward,
+                    Priority::FILTER,
+                )
+                .with_rule(Rule::matching([Match::daddr_in(IpVersion::V4, "s")]))
+                .with_rule(Rule::matching([Match::saddr(net("10.0.0.0/8"))])),
+            );
+        let mut b = replace(1, &RuleSet::new(vec![t]));
+        b.end();
+        // BATCH_BEGIN(0x10), NEWTABLE(0), DELTABLE(2), NEWTABLE(0), NEWSET(9),
+        // 3 x NEWSETELEM(12) (1000 prefixes each), NEWCHAIN(3), 2 x NEWRULE(6), BATCH_END(0x11)
+        assert_eq!(types(&b), vec![0x10, 0, 2, 0, 9, 12, 12, 12, 3, 6, 6, 0x11]);
+        assert_eq!(b.messages(), 10);
+    }
+
+    #[test]
+    fn one_prefix_update_sends_element_messages_only() {
+        let d = SetDelta {
+            family: Family::Ip,
+            table: "ra".into(),
+            set: "s".into(),
+            add: vec![net("30.0.7.0/24")],
+            remove: vec![net("20.0.0.0/24")],
+        };
+        let b = update_sets(1, &[d]);
+        assert_eq!(types(&b), vec![0x10, 14, 12, 0x11]); // DELSETELEM, NEWSETELEM
+        assert!(b.bytes().len() < 400, "{} bytes", b.bytes().len());
+    }
+
+    #[test]
+    fn remove_touches_every_family_and_only_owned_names() {
+        let b = remove(1, &["ra".to_string(), "old-ra".to_string()]);
+        assert_eq!(b.messages(), 3 * 2 * 2);
+        let text = String::from_utf8_lossy(b.bytes());
+        assert!(text.contains("old-ra") && !text.contains("kube"));
+    }
+}

@@ -193,8 +193,14 @@ fn foreign_tables_survive_apply_and_remove() {
     assert_eq!(ns.sh("nft list table ip kube-proxy").unwrap(), foreign);
     assert_eq!(ns.sh("nft list tables").unwrap().lines().count(), 4);
     // nothing leaked into the test's own (root) namespace
-    let root = std::process::Command::new("nft").args(["list", "table", "inet", "routeagent"]).output().unwrap();
-    assert!(!root.status.success(), "a routeagent table exists outside the test namespace");
+    let root = std::process::Command::new("nft")
+        .args(["list", "table", "inet", "routeagent"])
+        .output()
+        .unwrap();
+    assert!(
+        !root.status.success(),
+        "a routeagent table exists outside the test namespace"
+    );
     nft.remove(&owned()).unwrap();
     assert_eq!(
         ns.sh("nft list ruleset").unwrap(),
@@ -376,4 +382,26 @@ fn probes_answer_without_committing() {
     );
     assert_eq!(nft.generation().unwrap(), g, "probes must not commit");
     assert_eq!(ns.sh("nft list ruleset").unwrap(), "");
+}
+
+#[test]
+fn ipv6_element_updates_equal_what_nft_holds_for_the_new_set() {
+    let (ns, nft) = setup("ra-nftv6");
+    let rs = rich(Family::Inet);
+    nft.apply(&rs).unwrap();
+    let mut next = rs.clone();
+    let set = &mut next.tables[0].sets[2].elements; // remote-v6
+    assert!(set.remove(&net("fd02::1/128")));
+    set.insert(net("fd10::/64"));
+    set.insert(net("fd00:0:0:2::/64")); // adjacent to fd00::/63
+    nft.update_sets(&rs.set_delta(&next).unwrap()).unwrap();
+    nft.verify(&next).unwrap();
+    assert_eq!(listing(&ns, Family::Inet, "routeagent"), next.to_string());
+    let other = NetNs::new("ra-nfttext").unwrap();
+    nft_file(&other, "", &render::replace_script(&next)).unwrap();
+    assert_eq!(
+        json(&ns, Family::Inet, "routeagent"),
+        json(&other, Family::Inet, "routeagent")
+    );
+    nft.remove(&owned()).unwrap();
 }

@@ -129,6 +129,17 @@ fn legacy_tables(file: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether this thread holds CAP_NET_ADMIN (bit 12 of `CapEff` in
+/// /proc/thread-self/status); assumed when unreadable.
+pub fn has_net_admin() -> bool {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_none_or(|caps| caps & (1 << 12) != 0)
+}
+
 /// Tool states when the iptables probe itself failed.
 pub fn unknown_states() -> [(capabilities::Feature, FeatureState); 3] {
     use capabilities::Feature;
@@ -171,9 +182,16 @@ pub fn probe() -> (IptablesInfo, [(capabilities::Feature, FeatureState); 3]) {
         )
     });
     let (host_uses, evidence) = decide(&usage(&legacy_text), &usage(&nft_text));
-    let state = |p: &Option<String>, what: &str, fix: &str| match p {
+    let admin = has_net_admin();
+    let state = |p: &Option<String>, what: &str, fix: &str| {
+        match p {
+        Some(_) if !admin => FeatureState::off(
+            format!("{what} is installed but this process lacks CAP_NET_ADMIN"),
+            "needs CAP_NET_ADMIN in the node's network namespace (run privileged or add the NET_ADMIN capability)",
+        ),
         Some(_) => FeatureState::on(),
         None => FeatureState::off(format!("{what} is missing or does not work"), fix),
+    }
     };
     let states = [
         (Feature::IptablesNft, state(&nft, "iptables-nft-restore", "install the iptables package (with the nf_tables variant)")),

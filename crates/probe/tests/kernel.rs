@@ -174,14 +174,34 @@ fn a_host_with_kube_proxy_on_iptables_legacy_is_recognised() {
     ns.sh("printf '*nat\\n:KUBE-POSTROUTING - [0:0]\\n-A POSTROUTING -j KUBE-POSTROUTING\\n-A KUBE-POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE\\nCOMMIT\\n' | iptables-legacy-restore --noflush")
         .unwrap();
     let caps = ns.run(|| probe(&ProbeOptions::default()));
-    assert_eq!(caps.iptables.host_uses, Some(capabilities::IptablesVariant::Legacy), "{:?}", caps.iptables);
-    assert!(caps.iptables.evidence[0].contains("KUBE-POSTROUTING"), "{:?}", caps.iptables.evidence);
+    assert_eq!(
+        caps.iptables.host_uses,
+        Some(capabilities::IptablesVariant::Legacy),
+        "{:?}",
+        caps.iptables
+    );
+    assert!(
+        caps.iptables.evidence[0].contains("KUBE-POSTROUTING"),
+        "{:?}",
+        caps.iptables.evidence
+    );
     let k = choose(&caps, PacketFilterRequest::Auto).unwrap();
     let r = Report::new(&caps, Ok(&k));
-    assert!(r.conflicts().iter().any(|c| c.id == "iptables-legacy-in-use"), "{r}");
+    assert!(
+        r.conflicts()
+            .iter()
+            .any(|c| c.id == "iptables-legacy-in-use"),
+        "{r}"
+    );
     let mut weak = caps.clone();
     weak.assume_missing(Feature::Nftables);
-    assert_eq!(choose(&weak, PacketFilterRequest::Auto).unwrap().backend.name(), "iptables-legacy");
+    assert_eq!(
+        choose(&weak, PacketFilterRequest::Auto)
+            .unwrap()
+            .backend
+            .name(),
+        "iptables-legacy"
+    );
     // the probe itself added nothing to the legacy tables
     let saved = ns.sh("iptables-legacy-save | grep -c '^-A'").unwrap();
     assert_eq!(saved.trim(), "2");
@@ -194,9 +214,19 @@ fn vxlan_without_a_config_is_tested_in_a_child_namespace() {
     let before = netns::list();
     let s = ns.run(|| probe::host::vxlan(&capabilities::KernelInfo::default()));
     assert!(s.enabled, "{s:?}");
-    assert!(s.reason.as_deref().unwrap().contains("temporary namespace"), "{s:?}");
-    assert!(netns::list().iter().all(|n| !n.starts_with("ra-probe-vx")), "left behind");
-    assert_eq!(ns.sh("ip -o link").unwrap().lines().count(), 1, "nothing created in the probed namespace");
+    assert!(
+        s.reason.as_deref().unwrap().contains("temporary namespace"),
+        "{s:?}"
+    );
+    assert!(
+        netns::list().iter().all(|n| !n.starts_with("ra-probe-vx")),
+        "left behind"
+    );
+    assert_eq!(
+        ns.sh("ip -o link").unwrap().lines().count(),
+        1,
+        "nothing created in the probed namespace"
+    );
     let _ = before;
 }
 
@@ -204,10 +234,54 @@ fn vxlan_without_a_config_is_tested_in_a_child_namespace() {
 fn sysctls_are_read_from_the_probed_namespace() {
     netns::require_root();
     let ns = NetNs::new("ra-probe").unwrap();
-    ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1").unwrap();
-    let want = ns.sh("sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter").unwrap();
+    ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1")
+        .unwrap();
+    let want = ns
+        .sh("sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter")
+        .unwrap();
     let s = ns.run(probe::host::sysctls);
-    let got = format!("{}\n{}\n", s["net.ipv4.ip_forward"], s["net.ipv4.conf.all.rp_filter"]);
+    let got = format!(
+        "{}\n{}\n",
+        s["net.ipv4.ip_forward"], s["net.ipv4.conf.all.rp_filter"]
+    );
     assert_eq!(got, want);
     assert_eq!(s["net.ipv4.ip_forward"], "1");
+}
+
+#[test]
+fn without_cap_net_admin_the_fix_says_so() {
+    // The doctor example run with CAP_NET_ADMIN dropped (setpriv), inside a namespace.
+    netns::require_root();
+    let ns = NetNs::new("ra-probe").unwrap();
+    let exe = env!("CARGO_BIN_EXE_probe-doctor");
+    let out = ns
+        .cmd("setpriv")
+        .args([
+            "--bounding-set",
+            "-net_admin",
+            "--inh-caps",
+            "-net_admin",
+            exe,
+            "--json",
+        ])
+        .output()
+        .expect("setpriv (util-linux) is needed for this test");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(j["features"]["nftables"]["enabled"], false, "{j:#}");
+    assert!(j["features"]["nftables"]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("CAP_NET_ADMIN"));
+    assert_eq!(j["features"]["iptables-nft"]["enabled"], false);
+    assert!(j["backend"]["chosen"].is_null());
+    assert!(
+        j["backend"]["not_ready"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("CAP_NET_ADMIN"),
+        "{j:#}"
+    );
+    assert_eq!(j["exit_code"], 2);
+    assert_eq!(out.status.code(), Some(2));
 }

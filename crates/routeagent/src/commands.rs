@@ -23,7 +23,10 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the tokio runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")
 }
 
 async fn shutdown_signal() {
@@ -40,40 +43,83 @@ async fn shutdown_signal() {
 
 /// `routeagent run`.
 async fn run(a: RunArgs) -> Result<i32> {
-    let host = Arc::new(HostnetOps::new(&a.state_dir).await.context("cannot open rtnetlink")?);
+    let host = Arc::new(
+        HostnetOps::new(&a.state_dir)
+            .await
+            .context("cannot open rtnetlink")?,
+    );
     if a.uninstall {
         return uninstall_with(host, &a.state_dir).await;
     }
-    let status = Arc::new(RwLock::new(Status { node: a.node.clone(), role: "unknown".into(), backend: "none".into(), ..Default::default() }));
-    let (addr, _server) = agent::http::serve(a.listen, status.clone(), None).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+    let status = Arc::new(RwLock::new(Status {
+        node: a.node.clone(),
+        role: "unknown".into(),
+        backend: "none".into(),
+        ..Default::default()
+    }));
+    let (addr, _server) = agent::http::serve(a.listen, status.clone(), None)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
     tracing::info!(%addr, node = %a.node, "serving /healthz /readyz /status /metrics");
     let source = match a.source {
         SourceKind::File => {
-            let path = a.config.clone().context("--config is required with --source file")?;
+            let path = a
+                .config
+                .clone()
+                .context("--config is required with --source file")?;
             FileSource::new(path).start()
         }
         SourceKind::Kubernetes => crate::hostops::kube_source(&a.node).await?,
     };
     let resync = a
         .resync_seconds
-        .or_else(|| source.borrow().topology.as_ref().map(|t| t.tunables.resync_period_seconds))
+        .or_else(|| {
+            source
+                .borrow()
+                .topology
+                .as_ref()
+                .map(|t| t.tunables.resync_period_seconds)
+        })
         .unwrap_or(30);
-    let opts = RunOptions { resync: Duration::from_secs(resync.max(1)), ..Default::default() };
+    let opts = RunOptions {
+        resync: Duration::from_secs(resync.max(1)),
+        ..Default::default()
+    };
     let drift = host.monitor();
     let reconciler = Reconciler::new(a.node.clone(), host.clone() as Arc<dyn HostOps>, None);
     let filter_args = a.filter.clone();
-    agent::run(opts, reconciler, source, move || crate::filter::make(&filter_args), drift, status, shutdown_signal()).await;
+    agent::run(
+        opts,
+        reconciler,
+        source,
+        move || crate::filter::make(&filter_args),
+        drift,
+        status,
+        shutdown_signal(),
+    )
+    .await;
     Ok(0)
 }
 
 /// `routeagent apply --once`.
 async fn apply(a: ApplyArgs) -> Result<i32> {
-    let host = Arc::new(HostnetOps::new(&a.state_dir).await.context("cannot open rtnetlink")?);
-    let topo = topology::Topology::load(&a.config).with_context(|| format!("topology {}", a.config.display()))?;
+    let host = Arc::new(
+        HostnetOps::new(&a.state_dir)
+            .await
+            .context("cannot open rtnetlink")?,
+    );
+    let topo = topology::Topology::load(&a.config)
+        .with_context(|| format!("topology {}", a.config.display()))?;
     let filter = crate::filter::make(&a.filter).map_err(|nr| anyhow::anyhow!("{nr}"))?;
     let mut r = Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, Some(filter));
     let out = r.pass(&topo).await;
-    println!("role: {}; host changes: {}; packet filter: {}; {:.1} ms", out.role, out.host_changes, out.filter.as_str(), out.duration.as_secs_f64() * 1e3);
+    println!(
+        "role: {}; host changes: {}; packet filter: {}; {:.1} ms",
+        out.role,
+        out.host_changes,
+        out.filter.as_str(),
+        out.duration.as_secs_f64() * 1e3
+    );
     for w in &out.warnings {
         println!("warning: {w}");
     }
@@ -85,7 +131,11 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
 
 /// `routeagent uninstall`.
 async fn uninstall(a: UninstallArgs) -> Result<i32> {
-    let host = Arc::new(HostnetOps::new(&a.state_dir).await.context("cannot open rtnetlink")?);
+    let host = Arc::new(
+        HostnetOps::new(&a.state_dir)
+            .await
+            .context("cannot open rtnetlink")?,
+    );
     uninstall_with(host, &a.state_dir).await
 }
 
@@ -101,7 +151,10 @@ async fn uninstall_with(host: Arc<HostnetOps>, state_dir: &std::path::Path) -> R
         }
         Err(e) => tracing::debug!(error = %e, "nftables unavailable; nothing to remove there"),
     }
-    for v in [capabilities::IptablesVariant::Nft, capabilities::IptablesVariant::Legacy] {
+    for v in [
+        capabilities::IptablesVariant::Nft,
+        capabilities::IptablesVariant::Legacy,
+    ] {
         let b = packetfilter_iptables::Iptables::new(v, true);
         if let Err(e) = packetfilter::Backend::remove(&b, &owned) {
             tracing::debug!(variant = ?v, error = %e, "iptables removal skipped");
@@ -111,7 +164,10 @@ async fn uninstall_with(host: Arc<HostnetOps>, state_dir: &std::path::Path) -> R
         errors.push(format!("host: {e}"));
     }
     if errors.is_empty() {
-        println!("uninstalled: packet filter, links, routes, rules removed; sysctls restored from {}", state_dir.display());
+        println!(
+            "uninstalled: packet filter, links, routes, rules removed; sysctls restored from {}",
+            state_dir.display()
+        );
         Ok(0)
     } else {
         for e in &errors {
@@ -124,27 +180,62 @@ async fn uninstall_with(host: Arc<HostnetOps>, state_dir: &std::path::Path) -> R
 /// `routeagent plan`: no privileges needed; assumes a fully capable host
 /// (minus --assume-missing) and the interfaces it can see.
 async fn plan(a: PlanArgs) -> Result<i32> {
-    let topo = topology::Topology::load(&a.config).with_context(|| format!("topology {}", a.config.display()))?;
+    let topo = topology::Topology::load(&a.config)
+        .with_context(|| format!("topology {}", a.config.display()))?;
     let node = topo.node(&a.node)?.clone();
     let mut caps = capabilities::Capabilities::full();
     for f in &a.filter.assume_missing {
         caps.assume_missing(*f);
     }
-    let constructs = capabilities::choose(&caps, a.filter.packet_filter).map_err(|nr| anyhow::anyhow!("{nr}"))?;
-    let public = topo.active_gateway().filter(|g| g.hostname == a.node).and_then(|g| g.public_ip);
-    let facts = match hostnet::facts::discover(node.ip, &topo.cluster.cluster_cidrs, topo.tunables.cni_interface.as_deref(), public).await {
+    let constructs = capabilities::choose(&caps, a.filter.packet_filter)
+        .map_err(|nr| anyhow::anyhow!("{nr}"))?;
+    let public = topo
+        .active_gateway()
+        .filter(|g| g.hostname == a.node)
+        .and_then(|g| g.public_ip);
+    let facts = match hostnet::facts::discover(
+        node.ip,
+        &topo.cluster.cluster_cidrs,
+        topo.tunables.cni_interface.as_deref(),
+        public,
+    )
+    .await
+    {
         Ok(f) => f,
         Err(e) => {
             eprintln!("note: interfaces not discovered ({e}); assuming uplink eth0 (MTU 1500) holding the node IP and no CNI interface");
-            plan::HostFacts { uplink: plan::Iface { name: "eth0".into(), mtu: 1500, addr: node.ip }, cni: None, public: None }
+            plan::HostFacts {
+                uplink: plan::Iface {
+                    name: "eth0".into(),
+                    mtu: 1500,
+                    addr: node.ip,
+                },
+                cni: None,
+                public: None,
+            }
         }
     };
-    let p = plan::plan(&plan::PlanInput { topology: &topo, node: &a.node, facts: &facts, constructs: &constructs })?;
+    let p = plan::plan(&plan::PlanInput {
+        topology: &topo,
+        node: &a.node,
+        facts: &facts,
+        constructs: &constructs,
+    })?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(0);
     }
-    println!("# node {} ({}), backend {} ({} layout)", a.node, if topo.is_gateway(&a.node) { "gateway" } else { "non-gateway" }, constructs.backend, format!("{:?}", constructs.layout).to_lowercase());
+    println!(
+        "# node {} ({}), backend {} ({} layout)",
+        a.node,
+        if topo.is_gateway(&a.node) {
+            "gateway"
+        } else {
+            "non-gateway"
+        },
+        constructs.backend,
+        format!("{:?}", constructs.layout).to_lowercase()
+    );
     for d in &constructs.degradations {
         println!("# degraded: {}: {}", d.feature, d.reason);
     }
@@ -193,9 +284,13 @@ fn bench(a: BenchArgs) -> Result<i32> {
                 println!("{r}");
             }
         }
-        BenchWhat::Reconcile { remote_clusters, json } => {
+        BenchWhat::Reconcile {
+            remote_clusters,
+            json,
+        } => {
             let exe = std::env::current_exe().context("cannot find the routeagent binary")?;
-            let r = bench::reconcile::run(&exe, remote_clusters).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r =
+                bench::reconcile::run(&exe, remote_clusters).map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

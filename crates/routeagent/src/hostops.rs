@@ -21,11 +21,19 @@ impl HostnetOps {
     pub async fn new(state_dir: &Path) -> Result<Self> {
         let journal_path = state_dir.join("sysctl-journal.json");
         let journal: SysctlJournal = match std::fs::read(&journal_path) {
-            Ok(b) => serde_json::from_slice(&b).with_context(|| format!("{} is corrupt; move it away to start fresh", journal_path.display()))?,
+            Ok(b) => serde_json::from_slice(&b).with_context(|| {
+                format!(
+                    "{} is corrupt; move it away to start fresh",
+                    journal_path.display()
+                )
+            })?,
             Err(_) => SysctlJournal::default(),
         };
         let host = Host::with_journal(journal)?;
-        Ok(HostnetOps { host: Mutex::new(host), journal_path })
+        Ok(HostnetOps {
+            host: Mutex::new(host),
+            journal_path,
+        })
     }
 
     fn persist(&self, journal: &SysctlJournal) {
@@ -65,8 +73,21 @@ impl HostnetOps {
 }
 
 impl HostOps for HostnetOps {
-    fn facts<'a>(&'a self, node_ip: IpAddr, cidrs: &'a [ipnet::IpNet], cni: Option<&'a str>, public: Option<IpAddr>) -> BoxFuture<'a, Result<plan::HostFacts, String>> {
-        Box::pin(async move { self.host.lock().await.discover(node_ip, cidrs, cni, public).await.map_err(|e| e.to_string()) })
+    fn facts<'a>(
+        &'a self,
+        node_ip: IpAddr,
+        cidrs: &'a [ipnet::IpNet],
+        cni: Option<&'a str>,
+        public: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<plan::HostFacts, String>> {
+        Box::pin(async move {
+            self.host
+                .lock()
+                .await
+                .discover(node_ip, cidrs, cni, public)
+                .await
+                .map_err(|e| e.to_string())
+        })
     }
 
     fn converge<'a>(&'a self, plan: &'a plan::HostPlan) -> BoxFuture<'a, HostReport> {
@@ -74,8 +95,14 @@ impl HostOps for HostnetOps {
             let mut host = self.host.lock().await;
             let before = host.journal().clone();
             let out = match host.converge(plan).await {
-                Ok(r) => HostReport { changes: r.changes() as usize, errors: r.errors.iter().map(|e| e.to_string()).collect() },
-                Err(e) => HostReport { changes: 0, errors: vec![e.to_string()] },
+                Ok(r) => HostReport {
+                    changes: r.changes() as usize,
+                    errors: r.errors.iter().map(|e| e.to_string()).collect(),
+                },
+                Err(e) => HostReport {
+                    changes: 0,
+                    errors: vec![e.to_string()],
+                },
             };
             if *host.journal() != before {
                 self.persist(host.journal());
@@ -89,7 +116,12 @@ impl HostOps for HostnetOps {
             let mut host = self.host.lock().await;
             let r = host.remove_all().await.map_err(|e| e.to_string())?;
             if !r.errors.is_empty() {
-                return Err(r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "));
+                return Err(r
+                    .errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "));
             }
             let _ = std::fs::remove_file(&self.journal_path);
             Ok(())
@@ -98,7 +130,9 @@ impl HostOps for HostnetOps {
 }
 
 /// The Kubernetes topology source (Submariner's Endpoints and Nodes).
-pub async fn kube_source(node: &str) -> Result<tokio::sync::watch::Receiver<agent::source::SourceUpdate>> {
+pub async fn kube_source(
+    node: &str,
+) -> Result<tokio::sync::watch::Receiver<agent::source::SourceUpdate>> {
     let _ = node;
     anyhow::bail!("the Kubernetes source is not wired in this build")
 }

@@ -17,11 +17,25 @@ pub struct FakeHost {
 }
 
 impl HostOps for FakeHost {
-    fn facts<'a>(&'a self, node_ip: IpAddr, _c: &'a [ipnet::IpNet], _o: Option<&'a str>, _p: Option<IpAddr>) -> BoxFuture<'a, Result<HostFacts, String>> {
+    fn facts<'a>(
+        &'a self,
+        node_ip: IpAddr,
+        _c: &'a [ipnet::IpNet],
+        _o: Option<&'a str>,
+        _p: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<HostFacts, String>> {
         Box::pin(async move {
             Ok(HostFacts {
-                uplink: Iface { name: "eth0".into(), mtu: 1500, addr: node_ip },
-                cni: Some(Iface { name: "cni0".into(), mtu: 1450, addr: "10.244.1.1".parse().unwrap() }),
+                uplink: Iface {
+                    name: "eth0".into(),
+                    mtu: 1500,
+                    addr: node_ip,
+                },
+                cni: Some(Iface {
+                    name: "cni0".into(),
+                    mtu: 1450,
+                    addr: "10.244.1.1".parse().unwrap(),
+                }),
                 public: None,
             })
         })
@@ -31,7 +45,10 @@ impl HostOps for FakeHost {
             let mut plans = self.plans.lock().unwrap();
             let changes = usize::from(plans.last() != Some(plan));
             plans.push(plan.clone());
-            HostReport { changes, errors: vec![] }
+            HostReport {
+                changes,
+                errors: vec![],
+            }
         })
     }
     fn remove_all(&self) -> BoxFuture<'_, Result<(), String>> {
@@ -69,7 +86,10 @@ impl packetfilter::Backend for SharedFake {
 
 pub fn filter(fake: &SharedFake) -> Filter {
     let constructs = choose(&Capabilities::full(), PacketFilterRequest::Auto).unwrap();
-    Filter { backend: Box::new(fake.clone()), constructs }
+    Filter {
+        backend: Box::new(fake.clone()),
+        constructs,
+    }
 }
 
 pub fn topology_yaml(remotes: &[(&str, &str)], gateway: &str) -> String {

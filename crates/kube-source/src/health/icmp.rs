@@ -69,7 +69,11 @@ fn parse(buf: &[u8], raw: bool) -> Option<(u8, u16, u16)> {
     if icmp.len() < 8 {
         return None;
     }
-    Some((icmp[0], u16::from_be_bytes([icmp[4], icmp[5]]), u16::from_be_bytes([icmp[6], icmp[7]])))
+    Some((
+        icmp[0],
+        u16::from_be_bytes([icmp[4], icmp[5]]),
+        u16::from_be_bytes([icmp[6], icmp[7]]),
+    ))
 }
 
 fn open(kind: SocketKind) -> io::Result<Socket> {
@@ -100,7 +104,12 @@ impl Pinger {
         sock.set_nonblocking(true)?;
         let sock = tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(sock))?;
         let ident = (std::process::id() as u16) ^ NEXT.fetch_add(0x3b1, Ordering::Relaxed);
-        Ok(Pinger { sock, kind, ident, target })
+        Ok(Pinger {
+            sock,
+            kind,
+            ident,
+            target,
+        })
     }
 
     /// The kind of socket in use.
@@ -113,7 +122,9 @@ impl Pinger {
     pub async fn ping(&mut self, seq: u16, timeout: Duration) -> io::Result<Option<Duration>> {
         let to = SocketAddr::new(IpAddr::V4(self.target), 0);
         let start = Instant::now();
-        self.sock.send_to(&echo_request(self.ident, seq), to).await?;
+        self.sock
+            .send_to(&echo_request(self.ident, seq), to)
+            .await?;
         let deadline = tokio::time::Instant::now() + timeout;
         let raw = self.kind == SocketKind::Raw;
         let mut buf = [0u8; 1500];
@@ -126,7 +137,9 @@ impl Pinger {
             }
             // Datagram sockets: the kernel rewrote the ident and filters by it.
             match parse(&buf[..n], raw) {
-                Some((ECHO_REPLY, id, s)) if s == seq && (!raw || id == self.ident) => return Ok(Some(start.elapsed())),
+                Some((ECHO_REPLY, id, s)) if s == seq && (!raw || id == self.ident) => {
+                    return Ok(Some(start.elapsed()))
+                }
                 _ => continue,
             }
         }

@@ -34,7 +34,11 @@ struct Stats {
 impl Stats {
     fn add(&mut self, rtt: Duration) {
         let ns = rtt.as_nanos();
-        self.min = if self.count == 0 { ns } else { self.min.min(ns) };
+        self.min = if self.count == 0 {
+            ns
+        } else {
+            self.min.min(ns)
+        };
         self.max = self.max.max(ns);
         self.last = ns;
         self.count += 1;
@@ -46,7 +50,9 @@ impl Stats {
     }
     fn std_dev(&self) -> f64 {
         let m = self.mean();
-        (self.sum_sq / self.count.max(1) as f64 - m * m).max(0.0).sqrt()
+        (self.sum_sq / self.count.max(1) as f64 - m * m)
+            .max(0.0)
+            .sqrt()
     }
     fn spec(&self) -> Option<LatencyRttSpec> {
         let d = |ns: f64| go_duration(Duration::from_nanos(ns as u64));
@@ -59,6 +65,14 @@ impl Stats {
         })
     }
 }
+
+/// A metric family: name, type, help, value of one entry (None: no sample).
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Entry) -> Option<f64>,
+);
 
 /// One remote endpoint being checked.
 #[derive(Debug, Clone)]
@@ -97,7 +111,13 @@ impl Drop for Inner {
 impl HealthChecker {
     /// A checker with no targets.
     pub fn new(cfg: HealthCheckConfig) -> Self {
-        HealthChecker { inner: Arc::new(Mutex::new(Inner { cfg, entries: BTreeMap::new(), tasks: BTreeMap::new() })) }
+        HealthChecker {
+            inner: Arc::new(Mutex::new(Inner {
+                cfg,
+                entries: BTreeMap::new(),
+                tasks: BTreeMap::new(),
+            })),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -111,11 +131,18 @@ impl HealthChecker {
     pub fn set_targets(&self, targets: &[EndpointSpec], ping: bool, why: &str) {
         let mut g = self.lock();
         let ping = ping && g.cfg.enabled;
-        let why = if g.cfg.enabled { why.to_string() } else { "health checking is disabled (SUBMARINER_HEALTHCHECKENABLED=false)".into() };
+        let why = if g.cfg.enabled {
+            why.to_string()
+        } else {
+            "health checking is disabled (SUBMARINER_HEALTHCHECKENABLED=false)".into()
+        };
         let mut entries = BTreeMap::new();
         for spec in targets {
             let ip = spec.health_check_ip_v4().ok().flatten();
-            let prev = g.entries.remove(&spec.cluster_id).filter(|e| e.ip == ip && ping);
+            let prev = g
+                .entries
+                .remove(&spec.cluster_id)
+                .filter(|e| e.ip == ip && ping);
             let mut e = prev.unwrap_or(Entry {
                 spec: spec.clone(),
                 ip,
@@ -130,26 +157,44 @@ impl HealthChecker {
             if !ping {
                 (e.status, e.message) = (ConnectionStatus::None, why.clone());
             } else if ip.is_none() {
-                (e.status, e.message) = (ConnectionStatus::None, format!("the remote Endpoint of cluster {:?} has no healthCheckIP; not checked", spec.cluster_id));
+                (e.status, e.message) = (
+                    ConnectionStatus::None,
+                    format!(
+                        "the remote Endpoint of cluster {:?} has no healthCheckIP; not checked",
+                        spec.cluster_id
+                    ),
+                );
             }
             entries.insert(spec.cluster_id.clone(), e);
         }
         g.entries = entries;
         // Stop tasks whose target went away or changed address.
-        let wanted: BTreeMap<String, Option<IpAddr>> =
-            g.entries.iter().filter(|_| ping).filter(|(_, e)| e.ip.is_some()).map(|(k, e)| (k.clone(), e.ip)).collect();
-        let stale: Vec<String> = g.tasks.iter().filter(|(k, (ip, _))| wanted.get(*k) != Some(ip)).map(|(k, _)| k.clone()).collect();
+        let wanted: BTreeMap<String, Option<IpAddr>> = g
+            .entries
+            .iter()
+            .filter(|_| ping)
+            .filter(|(_, e)| e.ip.is_some())
+            .map(|(k, e)| (k.clone(), e.ip))
+            .collect();
+        let stale: Vec<String> = g
+            .tasks
+            .iter()
+            .filter(|(k, (ip, _))| wanted.get(*k) != Some(ip))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in stale {
             if let Some((_, t)) = g.tasks.remove(&k) {
                 t.abort();
             }
         }
         for (k, ip) in wanted {
-            if !g.tasks.contains_key(&k) {
-                if let Some(IpAddr::V4(v4)) = ip {
-                    let t = tokio::spawn(ping_loop(Arc::downgrade(&self.inner), k.clone(), v4));
-                    g.tasks.insert(k, (ip, t));
-                }
+            if let (std::collections::btree_map::Entry::Vacant(slot), Some(IpAddr::V4(v4))) =
+                (g.tasks.entry(k.clone()), ip)
+            {
+                slot.insert((
+                    ip,
+                    tokio::spawn(ping_loop(Arc::downgrade(&self.inner), k, v4)),
+                ));
             }
         }
     }
@@ -163,7 +208,11 @@ impl HealthChecker {
                 let gw = s.topology.as_ref().is_some_and(|t| t.is_gateway(&node));
                 (s.remote_endpoints.clone(), gw)
             };
-            self.set_targets(&targets, !gateway, "this node is the active gateway; the gateway engine checks the connections");
+            self.set_targets(
+                &targets,
+                !gateway,
+                "this node is the active gateway; the gateway engine checks the connections",
+            );
             if rx.changed().await.is_err() {
                 return;
             }
@@ -180,7 +229,12 @@ impl HealthChecker {
         self.lock()
             .entries
             .values()
-            .map(|e| RemoteHealth { spec: e.spec.clone(), status: e.status, message: e.message.clone(), latency: e.stats.spec() })
+            .map(|e| RemoteHealth {
+                spec: e.spec.clone(),
+                status: e.status,
+                message: e.message.clone(),
+                latency: e.stats.spec(),
+            })
             .collect()
     }
 
@@ -188,8 +242,12 @@ impl HealthChecker {
     pub fn metrics(&self) -> String {
         let g = self.lock();
         let mut out = String::new();
-        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-        let families: [(&str, &str, &str, fn(&Entry) -> Option<f64>); 5] = [
+        let esc = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        let families: [Family; 5] = [
             ("routeagent_remote_endpoint_up", "gauge", "1 if the remote gateway's health-check IP answers pings, 0 if it failed, absent before a verdict.",
                 |e| match e.status { ConnectionStatus::Connected => Some(1.0), ConnectionStatus::Error => Some(0.0), _ => None }),
             ("routeagent_remote_endpoint_rtt_seconds", "gauge", "Last health-check round-trip time.",
@@ -200,9 +258,17 @@ impl HealthChecker {
         ];
         for (name, ty, help, value) in families {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {ty}");
-            for (cluster, e) in &g.entries {
+            for (cluster, e) in g
+                .entries
+                .iter()
+                .filter(|(_, e)| e.status != ConnectionStatus::None)
+            {
                 if let (Some(ip), Some(v)) = (e.ip, value(e)) {
-                    let _ = writeln!(out, "{name}{{cluster=\"{}\",ip=\"{ip}\"}} {v}", esc(cluster));
+                    let _ = writeln!(
+                        out,
+                        "{name}{{cluster=\"{}\",ip=\"{ip}\"}} {v}",
+                        esc(cluster)
+                    );
                 }
             }
         }
@@ -212,28 +278,30 @@ impl HealthChecker {
 
 /// Updates `cluster`'s entry with one ping result.
 fn record(g: &mut Inner, cluster: &str, result: Result<Option<Duration>, String>) {
-        let max = g.cfg.max_packet_loss;
-        let Some(e) = g.entries.get_mut(cluster) else { return };
-        let ip = e.ip.map(|i| i.to_string()).unwrap_or_default();
-        match result {
-            Ok(Some(rtt)) => {
-                e.sent += 1;
-                e.received += 1;
-                e.lost_in_row = 0;
-                e.stats.add(rtt);
-                (e.status, e.message) = (ConnectionStatus::Connected, String::new());
-            }
-            Ok(None) => {
-                e.sent += 1;
-                e.lost_in_row += 1;
-                if e.lost_in_row >= max {
-                    e.status = ConnectionStatus::Error;
-                    e.message = format!("Failed to successfully ping the remote endpoint IP {ip:?}: {} pings lost in a row", e.lost_in_row);
-                }
-            }
-            Err(why) => (e.status, e.message) = (ConnectionStatus::Error, why),
+    let max = g.cfg.max_packet_loss;
+    let Some(e) = g.entries.get_mut(cluster) else {
+        return;
+    };
+    let ip = e.ip.map(|i| i.to_string()).unwrap_or_default();
+    match result {
+        Ok(Some(rtt)) => {
+            e.sent += 1;
+            e.received += 1;
+            e.lost_in_row = 0;
+            e.stats.add(rtt);
+            (e.status, e.message) = (ConnectionStatus::Connected, String::new());
         }
+        Ok(None) => {
+            e.sent += 1;
+            e.lost_in_row += 1;
+            if e.lost_in_row >= max {
+                e.status = ConnectionStatus::Error;
+                e.message = format!("Failed to successfully ping the remote endpoint IP {ip:?}: {} pings lost in a row", e.lost_in_row);
+            }
+        }
+        Err(why) => (e.status, e.message) = (ConnectionStatus::Error, why),
     }
+}
 
 /// Pings `ip` every interval and records each result for `cluster`.
 /// Holds only a weak reference, so dropping the checker stops it.
@@ -264,7 +332,10 @@ async fn ping_loop(inner: Weak<Mutex<Inner>>, cluster: String, ip: std::net::Ipv
     loop {
         tick.tick().await;
         seq = seq.wrapping_add(1);
-        let r = pinger.ping(seq, interval).await.map_err(|e| format!("cannot ping {ip}: {e}"));
+        let r = pinger
+            .ping(seq, interval)
+            .await
+            .map_err(|e| format!("cannot ping {ip}: {e}"));
         if !with(&mut |g| record(g, &cluster, r.clone())) {
             return;
         }

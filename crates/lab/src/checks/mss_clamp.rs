@@ -96,15 +96,6 @@ fn body(lab: &mut Lab, ga: &NodePlan, gb: &NodePlan, cable: u32, big: u32) -> Re
     }
 }
 
-fn short(e: &str) -> String {
-    e.rsplit(": ")
-        .next()
-        .unwrap_or(e)
-        .chars()
-        .take(80)
-        .collect()
-}
-
 /// `ip -j link show DEV` -> mtu.
 fn link_mtu(ns: &str, dev: &str) -> Result<u32> {
     let out = exec(ns, "ip", &["-j", "link", "show", dev])?;

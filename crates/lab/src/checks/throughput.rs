@@ -94,8 +94,7 @@ fn measure_without(lab: &mut Lab, from: &str, to: &str, ip: std::net::Ipv4Addr) 
             nft(
                 &n.ns,
                 &format!(
-                    "table ip lab-baseline {{ chain post {{ type nat hook postrouting priority srcnat - 10; policy accept;
-                       ip saddr {} ip daddr {{ {} }} snat ip to ip saddr\n }} }}\n",
+                    "table ip lab-baseline {{\n  chain post {{\n    type nat hook postrouting priority srcnat - 10; policy accept;\n    ip saddr {} ip daddr {{ {} }} snat ip to ip saddr\n  }}\n}}\n",
                     c.pod_cidr,
                     remote.join(", ")
                 ),

@@ -143,7 +143,7 @@ pub fn sample() -> RuleSet {
         )
         .with_chain(
             Chain::base("output", ChainType::Route, Hook::Output, Priority::MANGLE).with_rule(
-                Rule::matching([Match::daddr("10.0.0.0/8".parse().unwrap()).not()]).then(
+                Rule::matching([Match::daddr_in(IpVersion::V4, "remote-v4").not()]).then(
                     Action::SetMark {
                         mask: 0x1,
                         value: 0x1,

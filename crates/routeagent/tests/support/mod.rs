@@ -65,14 +65,27 @@ pub fn start(ns: &NetNs, config: &Path, node: &str, state: &Path, extra: &[&str]
     let log = std::fs::File::create(state.with_extension("log")).unwrap();
     let child = ns
         .cmd(BIN)
-        .args(["run", "--config", config.to_str().unwrap(), "--node", node, "--listen", &format!("127.0.0.1:{PORT}"), "--state-dir", state.to_str().unwrap()])
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--node",
+            node,
+            "--listen",
+            &format!("127.0.0.1:{PORT}"),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
         .args(extra)
         .env("ROUTEAGENT_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("spawn routeagent");
-    Agent { child, dir: state.to_path_buf() }
+    Agent {
+        child,
+        dir: state.to_path_buf(),
+    }
 }
 
 pub fn status(ns: &NetNs) -> Option<Value> {
@@ -99,7 +112,12 @@ pub fn wait_converged(ns: &NetNs, config: &Path, agent: &mut Agent) -> Value {
         if let Ok(Some(code)) = agent.child.try_wait() {
             panic!("routeagent exited with {code}; log: {}", log(agent));
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "not converged: {:?}\nlog: {}", status(ns), log(agent));
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "not converged: {:?}\nlog: {}",
+            status(ns),
+            log(agent)
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -112,7 +130,10 @@ pub fn log(agent: &Agent) -> String {
 pub fn until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     start.elapsed()
@@ -134,7 +155,8 @@ pub fn snapshot(ns: &NetNs) -> String {
 }
 
 pub fn nft(ns: &NetNs, args: &str) -> String {
-    ns.sh(&format!("nft {args}")).unwrap_or_else(|e| format!("<error: {e}>"))
+    ns.sh(&format!("nft {args}"))
+        .unwrap_or_else(|e| format!("<error: {e}>"))
 }
 
 pub const KUBE_PROXY: &str = "table ip kube-proxy-like {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade\n\t}\n}\n";

@@ -52,7 +52,10 @@ pub struct Logged {
 
 impl Logged {
     pub fn is_watch(&self) -> bool {
-        matches!(self.query.get("watch").map(String::as_str), Some("true" | "1"))
+        matches!(
+            self.query.get("watch").map(String::as_str),
+            Some("true" | "1")
+        )
     }
     pub fn rv(&self) -> Option<&str> {
         self.query.get("resourceVersion").map(String::as_str)
@@ -113,11 +116,36 @@ impl FakeApi {
     /// RouteAgent with the status subresource) and core Nodes.
     pub fn new() -> Self {
         let kinds = vec![
-            Kind { plural: "endpoints", api_version: "submariner.io/v1", kind: "Endpoint", namespaced: true, status_subresource: false },
-            Kind { plural: "routeagents", api_version: "submariner.io/v1", kind: "RouteAgent", namespaced: true, status_subresource: true },
-            Kind { plural: "nodes", api_version: "v1", kind: "Node", namespaced: false, status_subresource: true },
+            Kind {
+                plural: "endpoints",
+                api_version: "submariner.io/v1",
+                kind: "Endpoint",
+                namespaced: true,
+                status_subresource: false,
+            },
+            Kind {
+                plural: "routeagents",
+                api_version: "submariner.io/v1",
+                kind: "RouteAgent",
+                namespaced: true,
+                status_subresource: true,
+            },
+            Kind {
+                plural: "nodes",
+                api_version: "v1",
+                kind: "Node",
+                namespaced: false,
+                status_subresource: true,
+            },
         ];
-        FakeApi { state: Arc::new(Mutex::new(State { kinds, ..State::default() })) }
+        // Versions start above 0: "0" means "any version" to the API.
+        FakeApi {
+            state: Arc::new(Mutex::new(State {
+                kinds,
+                rv: 100,
+                ..State::default()
+            })),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -143,7 +171,10 @@ impl FakeApi {
         st.down = down;
         if down {
             for w in st.watchers.drain(..) {
-                let _ = w.tx.unbounded_send(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by fake")));
+                let _ = w.tx.unbounded_send(Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection reset by fake",
+                )));
             }
         }
     }
@@ -151,7 +182,12 @@ impl FakeApi {
     /// The next `times` requests with `method` whose path contains
     /// `path_contains` get HTTP `code`.
     pub fn fail(&self, method: &str, path_contains: &str, code: u16, times: usize) {
-        self.lock().faults.push(Fault { method: method.into(), path_contains: path_contains.into(), code, remaining: times });
+        self.lock().faults.push(Fault {
+            method: method.into(),
+            path_contains: path_contains.into(),
+            code,
+            remaining: times,
+        });
     }
 
     /// Ends every open watch cleanly (the client should resume from its
@@ -189,7 +225,11 @@ impl FakeApi {
 
     /// Number of open watches.
     pub fn open_watches(&self) -> usize {
-        self.lock().watchers.iter().filter(|w| !w.tx.is_closed()).count()
+        self.lock()
+            .watchers
+            .iter()
+            .filter(|w| !w.tx.is_closed())
+            .count()
     }
 
     /// Requests so far.
@@ -201,7 +241,10 @@ impl FakeApi {
     /// with full bookkeeping and watch events. Returns it as stored.
     pub fn put(&self, plural: &str, mut obj: Value) -> Value {
         let mut st = self.lock();
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         let key = (plural.to_string(), ns, name);
         match st.objects.get(&key).cloned() {
@@ -215,12 +258,17 @@ impl FakeApi {
 
     /// Deletes an object directly; false if absent.
     pub fn delete(&self, plural: &str, ns: &str, name: &str) -> bool {
-        self.lock().remove(&(plural.into(), ns.into(), name.into())).is_some()
+        self.lock()
+            .remove(&(plural.into(), ns.into(), name.into()))
+            .is_some()
     }
 
     /// An object as stored.
     pub fn get(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
-        self.lock().objects.get(&(plural.into(), ns.into(), name.into())).cloned()
+        self.lock()
+            .objects
+            .get(&(plural.into(), ns.into(), name.into()))
+            .cloned()
     }
 }
 
@@ -237,21 +285,33 @@ impl State {
     /// Records an event and sends it to matching watches.
     fn emit(&mut self, plural: &str, ns: &str, ty: &'static str, obj: &Value) {
         let rv = self.rv;
-        self.history.push((rv, plural.into(), ns.into(), ty, obj.clone()));
+        self.history
+            .push((rv, plural.into(), ns.into(), ty, obj.clone()));
         let bytes = line(ty, obj);
         self.watchers.retain(|w| {
-            w.plural != plural || w.ns.as_deref().is_some_and(|n| n != ns) || w.tx.unbounded_send(Ok(bytes.clone())).is_ok()
+            w.plural != plural
+                || w.ns.as_deref().is_some_and(|n| n != ns)
+                || w.tx.unbounded_send(Ok(bytes.clone())).is_ok()
         });
     }
 
     fn create(&mut self, plural: &str, mut obj: Value) -> Value {
         let k = self.kind(plural).expect("known kind");
-        let ns = if k.namespaced { obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string() } else { String::new() };
+        let ns = if k.namespaced {
+            obj["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string()
+        } else {
+            String::new()
+        };
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         self.clock += 1;
         self.uids += 1;
         let rv = self.bump();
-        let ts = k8s_openapi::jiff::Timestamp::from_second(EPOCH + self.clock).expect("valid time").to_string();
+        let ts = k8s_openapi::jiff::Timestamp::from_second(EPOCH + self.clock)
+            .expect("valid time")
+            .to_string();
         obj["apiVersion"] = json!(k.api_version);
         obj["kind"] = json!(k.kind);
         let meta = &mut obj["metadata"];
@@ -264,7 +324,8 @@ impl State {
         } else if let Some(m) = meta.as_object_mut() {
             m.remove("namespace");
         }
-        self.objects.insert((plural.into(), ns.clone(), name), obj.clone());
+        self.objects
+            .insert((plural.into(), ns.clone(), name), obj.clone());
         self.emit(plural, &ns, "ADDED", &obj);
         obj
     }
@@ -272,7 +333,13 @@ impl State {
     /// Stores `new` over `old`, keeping server-owned metadata; bumps
     /// generation when anything but metadata (and status, with the
     /// subresource) changed.
-    fn store(&mut self, plural: &str, key: &(String, String, String), old: &Value, mut new: Value) -> Value {
+    fn store(
+        &mut self,
+        plural: &str,
+        key: &(String, String, String),
+        old: &Value,
+        mut new: Value,
+    ) -> Value {
         let k = self.kind(plural).expect("known kind");
         let body = |v: &Value| {
             let mut v = v.clone();
@@ -290,7 +357,13 @@ impl State {
         }
         new["apiVersion"] = json!(k.api_version);
         new["kind"] = json!(k.kind);
-        for f in ["uid", "creationTimestamp", "namespace", "name", "resourceVersion"] {
+        for f in [
+            "uid",
+            "creationTimestamp",
+            "namespace",
+            "name",
+            "resourceVersion",
+        ] {
             new["metadata"][f] = old["metadata"][f].clone();
         }
         if !k.namespaced {

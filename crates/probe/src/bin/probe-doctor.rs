@@ -1,4 +1,4 @@
-//! `cargo run -p probe --example doctor [-- --json] [-- --assume-missing a,b]`:
+//! `cargo run -p probe --bin probe-doctor -- [--json] [--assume-missing a,b]`:
 //! the doctor report of the current network namespace (until the CLI has
 //! `routeagent doctor`). Exits with the report's status.
 
