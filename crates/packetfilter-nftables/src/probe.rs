@@ -33,14 +33,18 @@ pub fn default_priority(ty: ChainType, hook: Hook) -> Priority {
 }
 
 fn base_chain(b: &mut Batch, family: Family, ty: ChainType, hook: Hook, priority: Priority) {
+    base_chain_in(b, PROBE_TABLE, family, ty, hook, priority)
+}
+
+fn base_chain_in(b: &mut Batch, table: &str, family: Family, ty: ChainType, hook: Hook, priority: Priority) {
     let mut attributes = vec![
-        ChainAttribute::Table(PROBE_TABLE.into()),
+        ChainAttribute::Table(table.into()),
         ChainAttribute::Name(PROBE_CHAIN.into()),
     ];
     attributes.extend(objects::base_attributes(ty, hook, priority, Policy::Accept));
     let object = Object::Chain {
         family,
-        table: PROBE_TABLE.into(),
+        table: table.into(),
         name: PROBE_CHAIN.into(),
     };
     b.add(
@@ -120,6 +124,71 @@ impl Nftables {
             };
             objects::new_rule(b, &ctx, PROBE_TABLE, PROBE_CHAIN, 0, rule);
         })
+    }
+
+    /// Asks many questions in ONE dry-run batch (nothing committed). Each
+    /// question is a table holding one base chain, at most one rule, and the
+    /// sets the rule uses; each goes into its own table
+    /// (`routeagent-probe-N`) so one refusal cannot affect another answer.
+    /// The kernel keeps processing a batch after a refused message, and the
+    /// abort at the end (which waits for an RCU grace period) is paid once,
+    /// not once per question. Returns one answer per question, in order.
+    pub fn probe_many(&self, questions: &[ruleset::Table]) -> std::result::Result<Vec<std::result::Result<(), i32>>, i32> {
+        let mut conn = self.conn();
+        let mut b = Batch::new(conn.next_seq());
+        let mut ranges = Vec::with_capacity(questions.len());
+        for (i, q) in questions.iter().enumerate() {
+            let start = b.end_seq();
+            let table = format!("{PROBE_TABLE}-{i}");
+            let Some(chain) = q.chains.first() else {
+                ranges.push((start, start, Some(22)));
+                continue;
+            };
+            let Some(base) = chain.base else {
+                ranges.push((start, start, Some(22)));
+                continue;
+            };
+            objects::new_table(&mut b, q.family, &table);
+            let mut ids = HashMap::new();
+            for (k, set) in q.sets.iter().enumerate() {
+                let id = (i * 16 + k) as u32 + 1;
+                objects::new_set(&mut b, q.family, &table, set, id);
+                ids.insert(set.name.clone(), id);
+                let prefixes: Vec<IpNet> = set.elements.iter().copied().collect();
+                let target = Target { family: q.family, table: &table, set: &set.name, set_id: Some(id) };
+                elements::add_messages(&mut b, &target, &prefixes, false);
+            }
+            base_chain_in(&mut b, &table, q.family, base.ty, base.hook, base.priority);
+            if let Some(rule) = chain.rules.first() {
+                let ctx = RuleContext { family: q.family, set_ids: &ids };
+                objects::new_rule(&mut b, &ctx, &table, PROBE_CHAIN, 0, rule);
+            }
+            ranges.push((start, b.end_seq(), None));
+        }
+        let failures = match conn.transact(&b) {
+            Ok(f) => f,
+            Err(Error::Io { source, .. }) => return Err(source.raw_os_error().unwrap_or(5)),
+            Err(e) => return Err(e.errno().unwrap_or(5)),
+        };
+        // A failure outside every question (on BATCH_BEGIN: no CAP_NET_ADMIN,
+        // no nf_tables) refuses the whole batch: no question was answered.
+        let in_some = |seq: u32| ranges.iter().any(|&(start, end, _)| seq.wrapping_sub(start) < end.wrapping_sub(start));
+        if let Some(f) = failures.iter().find(|f| !in_some(f.seq)) {
+            return Err(f.errno);
+        }
+        Ok(ranges
+            .iter()
+            .map(|&(start, end, fixed)| {
+                if let Some(errno) = fixed {
+                    return Err(errno);
+                }
+                let within = |seq: u32| seq.wrapping_sub(start) < end.wrapping_sub(start);
+                match failures.iter().find(|f| within(f.seq)) {
+                    Some(f) => Err(f.errno),
+                    None => Ok(()),
+                }
+            })
+            .collect())
     }
 
     /// The nf_tables ruleset generation (`NFT_MSG_GETGEN`): it changes with

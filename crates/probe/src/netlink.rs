@@ -26,19 +26,25 @@ impl Netlink {
 
 impl Asker for Netlink {
     fn ask(&self, questions: &[Table]) -> Result<Vec<Result<(), i32>>, AskError> {
-        let answers: Vec<Result<(), i32>> = questions
-            .iter()
-            .map(|t| {
-                let Some(c) = t.chains.first() else {
-                    return Err(22);
-                };
-                let Some(b) = c.base else { return Err(22) };
-                match c.rules.first() {
-                    None => self.0.probe_chain(t.family, b.ty, b.hook, b.priority),
-                    Some(r) => self.0.probe_rule(t.family, b.ty, b.hook, r, &t.sets),
-                }
-            })
-            .collect();
+        // Every question in one dry-run batch; one question at a time only if
+        // the batch as a whole could not be sent.
+        let answers: Vec<Result<(), i32>> = match self.0.probe_many(questions) {
+            Ok(a) => a,
+            Err(errno) => {
+                tracing::debug!(errno, "one dry-run batch failed as a whole; asking one question at a time");
+                questions
+                    .iter()
+                    .map(|t| {
+                        let Some(c) = t.chains.first() else { return Err(22) };
+                        let Some(b) = c.base else { return Err(22) };
+                        match c.rules.first() {
+                            None => self.0.probe_chain(t.family, b.ty, b.hook, b.priority),
+                            Some(r) => self.0.probe_rule(t.family, b.ty, b.hook, r, &t.sets),
+                        }
+                    })
+                    .collect()
+            }
+        };
         if !answers.is_empty() && answers.iter().all(|a| *a == Err(1)) {
             return Err(AskError::Permission);
         }
