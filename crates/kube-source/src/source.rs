@@ -189,9 +189,23 @@ async fn run(client: Client, cfg: KubeConfig, tx: watch::Sender<SourceState>) {
             r.map(|e| matches!(e, watcher::Event::InitDone)),
         )
     });
-    let nodes = reflector(node_writer, watcher(Api::<Node>::all(client), wcfg))
-        .backoff(backoff())
-        .map(|r| (Res::Nodes, r.map(|e| matches!(e, watcher::Event::InitDone))));
+    // Nodes are big (images, conditions); keep what the topology reads.
+    let slim = |n: &mut Node| {
+        n.metadata.managed_fields = None;
+        if let Some(s) = n.status.as_mut() {
+            *s = k8s_openapi::api::core::v1::NodeStatus {
+                addresses: s.addresses.take(),
+                ..Default::default()
+            };
+        }
+        n.spec = None;
+    };
+    let nodes = reflector(
+        node_writer,
+        watcher(Api::<Node>::all(client), wcfg).modify(slim),
+    )
+    .backoff(backoff())
+    .map(|r| (Res::Nodes, r.map(|e| matches!(e, watcher::Event::InitDone))));
     let mut events = futures::stream::select(eps, nodes).boxed();
 
     let mut ready = [false; 2];

@@ -90,6 +90,15 @@ fn code(e: &kube::Error) -> Option<u16> {
     }
 }
 
+/// Submariner's part of a status (what its CRD's schema keeps).
+fn core(s: &RouteAgentStatus) -> RouteAgentStatus {
+    RouteAgentStatus {
+        backend: None,
+        degraded_features: Vec::new(),
+        ..s.clone()
+    }
+}
+
 /// The status for `report`.
 pub fn status_of(report: &AgentReport) -> RouteAgentStatus {
     RouteAgentStatus {
@@ -149,7 +158,7 @@ impl StatusWriter {
                 .map_err(|e| self.err("get", e))?;
             let result = match current {
                 None => self.create(&status).await,
-                Some(obj) if obj.status == status => return Ok(()),
+                Some(obj) if self.same(&obj.status, &status) => return Ok(()),
                 Some(mut obj) => {
                     obj.status = status.clone();
                     self.update(&obj).await
@@ -176,13 +185,22 @@ impl StatusWriter {
             .await
             .map_err(|e| self.err("create", e))?;
         info!(routeagent = %self.name, namespace = %self.namespace, "created RouteAgent");
-        // With a status subresource the server dropped the status on create.
-        if created.status != *status {
-            let mut obj = created;
-            obj.status = status.clone();
-            self.update(&obj).await?;
+        if core(&created.status) == core(status) {
+            // Kept on create: the CRD has no status subresource.
+            self.mode.store(2, Ordering::Relaxed);
+            return Ok(());
         }
-        Ok(())
+        // With a status subresource the server dropped the status on create.
+        self.mode.store(1, Ordering::Relaxed);
+        let mut obj = created;
+        obj.status = status.clone();
+        self.update(&obj).await
+    }
+
+    /// Whether `stored` already says `want`. With Submariner's CRD the
+    /// server prunes routeagent's own fields, so those are not compared.
+    fn same(&self, stored: &RouteAgentStatus, want: &RouteAgentStatus) -> bool {
+        stored == want || (self.mode.load(Ordering::Relaxed) == 2 && core(stored) == core(want))
     }
 
     /// `PUT .../status` (falls back to `PUT` of the object when the CRD has
@@ -216,7 +234,7 @@ impl StatusWriter {
             .replace(&self.name, &PostParams::default(), obj)
             .await
             .map_err(|e| self.err("update", e))?;
-        if written.status != obj.status {
+        if core(&written.status) != core(&obj.status) {
             // The server ignored the status: the CRD has the subresource now.
             self.mode.store(1, Ordering::Relaxed);
             let mut fresh = written;

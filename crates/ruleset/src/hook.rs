@@ -213,13 +213,13 @@ impl Priority {
     ];
 
     /// The standard name nft would list for this value at this hook, if any.
-    /// nft accepts `dstnat` only on prerouting/output and `srcnat` only on
-    /// input/postrouting.
+    /// nft 1.0.6 accepts `dstnat` only on prerouting and `srcnat` only on
+    /// postrouting (it refuses both on input, checked in a namespace).
     pub fn name_for(self, hook: Hook) -> Option<&'static str> {
         let (name, _) = Self::NAMES.iter().find(|(_, v)| *v == self.0)?;
         match *name {
-            "dstnat" if !matches!(hook, Hook::Prerouting | Hook::Output) => None,
-            "srcnat" if !matches!(hook, Hook::Postrouting | Hook::Input) => None,
+            "dstnat" if hook != Hook::Prerouting => None,
+            "srcnat" if hook != Hook::Postrouting => None,
             n => Some(n),
         }
     }

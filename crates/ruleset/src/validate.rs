@@ -364,6 +364,13 @@ fn validate_table(t: &Table) -> Result<(), ValidationError> {
             cycle,
         });
     }
+    if let Some(path) = too_deep(t, &edges) {
+        return Err(ValidationError::BadJump {
+            at: loc(t, Some(("chain", path.first().map(String::as_str).unwrap_or(""))), None),
+            target: path.join(" -> "),
+            why: "jumps nest deeper than the kernel's 16 levels (EMLINK at commit, which a dry run does not catch); flatten the chains",
+        });
+    }
     let contexts = reachable_contexts(t, &edges);
     for c in &t.chains {
         for (i, r) in c.rules.iter().enumerate() {
@@ -402,6 +409,40 @@ fn find_cycle<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<String>
     edges
         .keys()
         .find_map(|n| dfs(n, edges, &mut vec![], &mut done))
+}
+
+/// The kernel's jump stack depth (NFT_JUMP_STACK_SIZE).
+pub const MAX_JUMP_DEPTH: usize = 16;
+
+/// A chain path from a base chain deeper than [`MAX_JUMP_DEPTH`] jumps, if
+/// any (the graph is acyclic here).
+fn too_deep(t: &Table, edges: &BTreeMap<&str, Vec<&str>>) -> Option<Vec<String>> {
+    fn longest<'a>(
+        n: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        memo: &mut BTreeMap<&'a str, Vec<&'a str>>,
+    ) -> Vec<&'a str> {
+        if let Some(p) = memo.get(n) {
+            return p.clone();
+        }
+        let mut best: Vec<&str> = vec![];
+        for m in edges.get(n).into_iter().flatten() {
+            let p = longest(m, edges, memo);
+            if p.len() > best.len() {
+                best = p;
+            }
+        }
+        best.insert(0, n);
+        memo.insert(n, best.clone());
+        best
+    }
+    let mut memo = BTreeMap::new();
+    t.chains
+        .iter()
+        .filter(|c| c.base.is_some())
+        .map(|c| longest(&c.name, edges, &mut memo))
+        .find(|p| p.len() > MAX_JUMP_DEPTH + 1)
+        .map(|p| p.into_iter().map(String::from).collect())
 }
 
 /// For each chain, the (type, hook) of every base chain it runs under.

@@ -106,40 +106,49 @@ async fn report_creates_one_routeagent_per_node_with_status() {
 async fn submariners_crd_without_status_subresource() {
     init_tracing();
     let fake = FakeApi::new();
-    fake.set_status_subresource("routeagents", false);
+    fake.use_submariner_routeagent_crd();
     let w = StatusWriter::new(fake.client(NS), &cfg("worker-1"));
     w.report(&report()).await.unwrap();
     let o = fake.get("routeagents", NS, "worker-1").unwrap();
     assert_eq!(
-        o["status"]["backend"],
-        json!("nftables"),
+        o["status"]["version"],
+        json!(env!("CARGO_PKG_VERSION")),
         "status written with the object at create"
     );
+    assert!(
+        o["status"].get("backend").is_none(),
+        "pruned by Submariner's schema"
+    );
+    // Only routeagent's own (pruned) fields differ: nothing to write.
     let mut r2 = report();
     r2.backend = "iptables".into();
     w.report(&r2).await.unwrap();
+    assert_eq!(writes(&fake).len(), 1);
+    // A real change: the whole object is written (no status subresource).
+    r2.failures = vec!["vx-submariner: EPERM".into()];
+    w.report(&r2).await.unwrap();
+    let o = fake.get("routeagents", NS, "worker-1").unwrap();
+    assert_eq!(o["status"]["statusFailure"], json!("vx-submariner: EPERM"));
+    let w2: Vec<(String, String, u16)> = writes(&fake);
     assert_eq!(
-        fake.get("routeagents", NS, "worker-1").unwrap()["status"]["backend"],
-        json!("iptables")
-    );
-    let codes: Vec<(String, u16)> = writes(&fake).into_iter().map(|(m, _, c)| (m, c)).collect();
-    assert_eq!(
-        codes,
+        w2,
         [
-            ("POST".into(), 201),
-            ("PUT".into(), 404),
-            ("PUT".into(), 200)
-        ],
-        "status 404 -> whole-object PUT"
+            ("POST".into(), PATH.into(), 201),
+            ("PUT".into(), format!("{PATH}/worker-1"), 200)
+        ]
     );
-    // The mode is remembered.
-    r2.backend = "nftables".into();
+
+    // Our CRD is applied later (subresource): the writer switches over.
+    fake.set_status_subresource("routeagents", true);
+    r2.failures.clear();
     w.report(&r2).await.unwrap();
     assert_eq!(
-        writes(&fake)
-            .last()
-            .map(|w| (w.1.ends_with("/worker-1"), w.2)),
-        Some((true, 200))
+        fake.get("routeagents", NS, "worker-1").unwrap()["status"]["statusFailure"],
+        json!("")
+    );
+    assert_eq!(
+        writes(&fake).last().unwrap().1,
+        format!("{PATH}/worker-1/status")
     );
 }
 

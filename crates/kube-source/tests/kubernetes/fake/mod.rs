@@ -38,6 +38,8 @@ pub struct Kind {
     pub kind: &'static str,
     pub namespaced: bool,
     pub status_subresource: bool,
+    /// Status fields the schema lacks (structural pruning drops them).
+    pub pruned_status: Vec<&'static str>,
 }
 
 /// One logged request.
@@ -164,6 +166,20 @@ impl FakeApi {
         }
     }
 
+    /// Submariner's own RouteAgent CRD: no status subresource, and a
+    /// structural schema without routeagent's status fields (pruned).
+    pub fn use_submariner_routeagent_crd(&self) {
+        for k in self
+            .lock()
+            .kinds
+            .iter_mut()
+            .filter(|k| k.plural == "routeagents")
+        {
+            k.status_subresource = false;
+            k.pruned_status = vec!["backend", "degradedFeatures"];
+        }
+    }
+
     /// While down, every request fails with a transport error and open
     /// watches are cut with an error.
     pub fn set_down(&self, down: bool) {
@@ -272,6 +288,15 @@ impl FakeApi {
     }
 }
 
+/// Drops the status fields `k`'s schema does not know.
+fn prune(k: &Kind, obj: &mut Value) {
+    if let Some(st) = obj.get_mut("status").and_then(Value::as_object_mut) {
+        for f in &k.pruned_status {
+            st.remove(*f);
+        }
+    }
+}
+
 impl State {
     fn kind(&self, plural: &str) -> Option<Kind> {
         self.kinds.iter().find(|k| k.plural == plural).cloned()
@@ -306,6 +331,7 @@ impl State {
             String::new()
         };
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+        prune(&k, &mut obj);
         self.clock += 1;
         self.uids += 1;
         let rv = self.bump();
@@ -351,6 +377,7 @@ impl State {
             }
             v
         };
+        prune(&k, &mut new);
         let mut generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
         if body(old) != body(&new) {
             generation += 1;
