@@ -124,6 +124,7 @@ impl FakeApi {
                 kind: "Endpoint",
                 namespaced: true,
                 status_subresource: false,
+                pruned_status: vec![],
             },
             Kind {
                 plural: "routeagents",
@@ -131,6 +132,7 @@ impl FakeApi {
                 kind: "RouteAgent",
                 namespaced: true,
                 status_subresource: true,
+                pruned_status: vec![],
             },
             Kind {
                 plural: "nodes",
@@ -138,6 +140,7 @@ impl FakeApi {
                 kind: "Node",
                 namespaced: false,
                 status_subresource: true,
+                pruned_status: vec![],
             },
         ];
         // Versions start above 0: "0" means "any version" to the API.
