@@ -88,8 +88,8 @@ impl TopologySource for FileSource {
                 match events.as_mut() {
                     Some(rx) => {
                         let _ = tokio::time::timeout(self.poll, rx.recv()).await;
-                        // Coalesce a burst of events (write + rename).
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        // Only completed writes and renames are watched, so the
+                        // file is whole; drop the rest of a burst.
                         while rx.try_recv().is_ok() {}
                     }
                     None => tokio::time::sleep(self.poll).await,

@@ -9,7 +9,7 @@
 //! [`KubeConfig::grace`] makes the state unhealthy, with the error as reason.
 //!
 //! A watcher's successful re-watch yields no event, so recovery is seen on
-//! the wire instead: the client is wrapped in [`Observed`], which reports
+//! the wire instead: the client is wrapped in `Observed`, which reports
 //! every successful list/watch response of each resource.
 
 use crate::build::build_topology;
@@ -350,4 +350,24 @@ fn health(
         Some(e) => (false, Some(e.to_string())),
         None => (true, None),
     }
+}
+
+/// Why no client could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Neither in-cluster variables nor a kubeconfig were usable.
+    #[error("cannot configure the Kubernetes client: {0}; in a pod the service account token and KUBERNETES_SERVICE_HOST/PORT must be present (automountServiceAccountToken), outside set KUBECONFIG")]
+    Config(#[source] kube::config::InferConfigError),
+    /// The configuration could not be turned into a client (TLS, proxy).
+    #[error("cannot create the Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// A client from the in-cluster service account (else `KUBECONFIG`), with
+/// `SUBMARINER_NAMESPACE` as default namespace (`kubectl` without
+/// `--namespace`).
+pub async fn client(cfg: &KubeConfig) -> Result<Client, ClientError> {
+    let mut c = kube::Config::infer().await.map_err(ClientError::Config)?;
+    c.default_namespace.clone_from(&cfg.namespace);
+    Client::try_from(c).map_err(ClientError::Client)
 }

@@ -16,11 +16,13 @@
 //! - [`snapshot`]: normalised host snapshots and their diff.
 //! - [`checks`]: one module per check of the main job; [`demo`] runs them.
 //! - [`report`]: [`DemoReport`], [`Check`], [`Figures`].
+//! - [`cli`]: what `routeagent lab up|down|status|demo` prints and returns.
 //! - [`error`]: [`LabError`], naming the namespace, command and stderr.
 
 pub mod agents;
 pub mod build;
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod lab;
@@ -84,7 +86,12 @@ mod tests {
         let t = std::time::Duration::from_secs(10);
         crate::traffic::tcp_transfer(&a1.pod_ns, &b1.pod_ns, b1.pod_ip, 20 << 20, t).unwrap();
         for g in [&a1, &b1] {
-            crate::ns::exec(&g.ns, "nft", &["delete", "chain", "ip", "routeagent", "mss"]).unwrap();
+            crate::ns::exec(
+                &g.ns,
+                "nft",
+                &["delete", "chain", "ip", "routeagent", "mss"],
+            )
+            .unwrap();
         }
         let t = std::time::Duration::from_secs(3);
         let e = crate::traffic::tcp_transfer(&a1.pod_ns, &b1.pod_ns, b1.pod_ip, 20 << 20, t);
@@ -146,7 +153,10 @@ mod snapshot_tests {
             "sysctls: -",
             "nftables: +",
         ] {
-            assert!(changed.contains(section), "{section} missing in:\n{changed}");
+            assert!(
+                changed.contains(section),
+                "{section} missing in:\n{changed}"
+            );
         }
         crate::ns::sh(
             &a2,

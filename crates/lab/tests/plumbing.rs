@@ -67,3 +67,57 @@ fn down_cleans_up_after_a_crash() {
     assert!(lab::ns::existing("rapl2").is_empty());
     assert!(!cfg.work_dir.exists());
 }
+
+#[test]
+fn an_agent_that_dies_fails_up_with_its_log_and_leaves_nothing() {
+    netns::require_root();
+    let mut cfg = config("rapl3", 2, 1);
+    // `sleep run --config ...` exits at once with an error on stderr: a
+    // crashing agent.
+    cfg.agent_binary = "/bin/sleep".into();
+    let e = Lab::up(cfg.clone()).unwrap_err().to_string();
+    assert!(e.contains("not converged") && e.contains("exited"), "{e}");
+    assert!(
+        e.contains("unrecognized option '--config'"),
+        "the log tail is missing: {e}"
+    );
+    assert!(
+        lab::ns::existing("rapl3").is_empty(),
+        "namespaces left behind"
+    );
+    assert!(!cfg.work_dir.exists());
+}
+
+#[test]
+fn an_agent_that_never_answers_times_out_naming_it() {
+    netns::require_root();
+    let mut cfg = config("rapl4", 2, 1);
+    // An agent that stays alive but never serves /status.
+    let wrapper = std::env::temp_dir().join("rapl4-agent.sh");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\necho silent agent starting \"$@\"\nexec sleep 30\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&wrapper)
+        .status()
+        .unwrap();
+    cfg.agent_binary = wrapper.clone();
+    cfg.converge_timeout = std::time::Duration::from_secs(1);
+    let t = std::time::Instant::now();
+    let e = Lab::up(cfg.clone()).unwrap_err().to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(e.contains("a1:") && e.contains("b1:"), "{e}");
+    assert!(e.contains("silent agent starting run --config"), "{e}");
+    assert!(
+        lab::ns::existing("rapl4").is_empty(),
+        "namespaces left behind"
+    );
+    let _ = std::fs::remove_file(wrapper);
+}

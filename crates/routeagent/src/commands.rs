@@ -49,28 +49,27 @@ async fn run(a: RunArgs) -> Result<i32> {
             .context("cannot open rtnetlink")?,
     );
     if a.uninstall {
-        return uninstall_with(host, &a.state_dir).await;
-    }
-    let status = Arc::new(RwLock::new(Status {
-        node: a.node.clone(),
-        role: "unknown".into(),
-        backend: "none".into(),
-        ..Default::default()
-    }));
-    let (addr, _server) = agent::http::serve(a.listen, status.clone(), None)
-        .await
-        .with_context(|| format!("cannot listen on {}", a.listen))?;
-    tracing::info!(%addr, node = %a.node, "serving /healthz /readyz /status /metrics");
-    let source = match a.source {
-        SourceKind::File => {
-            let path = a
-                .config
-                .clone()
-                .context("--config is required with --source file")?;
-            FileSource::new(path).start()
+        let code = uninstall_with(host, &a.state_dir).await?;
+        if a.source == SourceKind::Kubernetes {
+            crate::kube::Kube::connect(&a.node).await?.delete_status().await?;
         }
-        SourceKind::Kubernetes => crate::hostops::kube_source(&a.node).await?,
+        return Ok(code);
+    }
+    let status = Arc::new(RwLock::new(Status { node: a.node.clone(), role: "unknown".into(), backend: "none".into(), ..Default::default() }));
+    let (source, extra, kube) = match a.source {
+        SourceKind::File => {
+            let path = a.config.clone().context("--config is required with --source file")?;
+            (FileSource::new(path).start(), None, None)
+        }
+        SourceKind::Kubernetes => {
+            let k = crate::kube::Kube::connect(&a.node).await?;
+            k.report_every(Duration::from_secs(30), status.clone());
+            (k.updates.clone(), Some(k.metrics.clone()), Some(k))
+        }
     };
+    let (addr, _server) = agent::http::serve(a.listen, status.clone(), extra).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+    tracing::info!(%addr, node = %a.node, "serving /healthz /readyz /status /metrics");
+    let _kube = kube;
     let resync = a
         .resync_seconds
         .or_else(|| {

@@ -129,14 +129,6 @@ impl HostOps for HostnetOps {
     }
 }
 
-/// The Kubernetes topology source (Submariner's Endpoints and Nodes).
-pub async fn kube_source(
-    node: &str,
-) -> Result<tokio::sync::watch::Receiver<agent::source::SourceUpdate>> {
-    let _ = node;
-    anyhow::bail!("the Kubernetes source is not wired in this build")
-}
-
 /// `routeagent lab ...`.
 pub fn lab(a: crate::cli::LabArgs, exe: PathBuf) -> Result<i32> {
     let _ = (a, exe);

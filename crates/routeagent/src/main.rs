@@ -4,12 +4,14 @@
 //! - [`cli`]: clap definitions (flags and their environment variables).
 //! - [`filter`]: probe -> choose -> construct the packet-filter backend.
 //! - [`hostops`]: the agent's `HostOps` over `hostnet`.
+//! - [`kube`]: the Kubernetes source, health checks and RouteAgent status.
 //! - [`commands`]: one function per subcommand.
 
 mod cli;
 mod commands;
 mod filter;
 mod hostops;
+mod kube;
 
 use clap::Parser;
 

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::links::{is_owned, LinkTable};
 use crate::report::Outcome;
 use plan::{FdbEntry, Link, LinkKind};
+use futures::StreamExt;
 use rtnetlink::Handle;
 use std::net::IpAddr;
 
@@ -45,7 +46,7 @@ pub async fn ensure_fdb(
                 let LinkKind::Vxlan(v) = &l.kind;
                 v.remote
             });
-        let have: Vec<IpAddr> = current
+        let mut have: Vec<IpAddr> = current
             .iter()
             .filter(|e| e.index == link.index && e.is_default_dst())
             .filter_map(|e| e.dst)
@@ -53,16 +54,20 @@ pub async fn ensure_fdb(
         want.extend(remote);
         want.sort();
         want.dedup();
-        for dst in want.iter().filter(|d| !have.contains(d)) {
-            out.push(
-                append_fdb(handle, &link.name, link.index, *dst)
-                    .await
-                    .map(|_| Outcome::Created),
-            );
+        have.sort();
+        // Pipelined: many requests in flight on the one netlink socket.
+        let mut appends = Vec::new();
+        for dst in want.iter().filter(|d| have.binary_search(d).is_err()) {
+            appends.push(async move { append_fdb(handle, &link.name, link.index, *dst).await.map(|_| Outcome::Created) });
         }
-        for dst in have.iter().filter(|d| !want.contains(d)) {
-            out.push(delete_fdb(handle, &link.name, link.index, *dst).await);
+        let done: Vec<Result<Outcome>> = futures::stream::iter(appends).buffer_unordered(256).collect().await;
+        out.extend(done);
+        let mut deletes = Vec::new();
+        for dst in have.iter().filter(|d| want.binary_search(d).is_err()) {
+            deletes.push(delete_fdb(handle, &link.name, link.index, *dst));
         }
+        let done: Vec<Result<Outcome>> = futures::stream::iter(deletes).buffer_unordered(256).collect().await;
+        out.extend(done);
     }
     Ok(out)
 }

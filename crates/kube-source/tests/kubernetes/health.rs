@@ -209,3 +209,64 @@ fn disabled_checker_reports_none() {
     assert!(r[0].message.contains("SUBMARINER_HEALTHCHECKENABLED"));
     assert!(!hc.metrics().contains("cluster-b"), "no samples, no series");
 }
+
+/// A source state for node `me` where `gateway` holds the local Endpoint
+/// and cluster-b's health-check IP is 127.0.0.1.
+fn state(gateway: &str, gw_ip: &str) -> kube_source::SourceState {
+    use crate::common::{cfg, endpoint, node};
+    let nodes: Vec<k8s_openapi::api::core::v1::Node> = [
+        node("gw-1", "192.168.1.10"),
+        node("worker-1", "192.168.1.20"),
+    ]
+    .into_iter()
+    .map(|n| serde_json::from_value(n).unwrap())
+    .collect();
+    let mut b = endpoint("cluster-b", "b-gw", "172.18.0.5", &["10.245.0.0/16"]);
+    b["spec"]["healthCheckIP"] = "127.0.0.1".into();
+    let eps: Vec<kube_source::crd::Endpoint> =
+        [endpoint("cluster-a", gateway, gw_ip, &["10.244.0.0/16"]), b]
+            .into_iter()
+            .map(|e| serde_json::from_value(e).unwrap())
+            .collect();
+    let built = kube_source::build_topology(&cfg("worker-1"), &nodes, &eps, "worker-1", "worker-1")
+        .unwrap();
+    kube_source::SourceState {
+        topology: Some(built.topology),
+        healthy: true,
+        reason: None,
+        since: Instant::now(),
+        remote_endpoints: built.remote_endpoints,
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn follow_checks_only_on_non_gateway_nodes() {
+    netns::require_root();
+    let ns = NetNs::new("ra-kfollow").unwrap();
+    ns.run(|| {
+        rt().block_on(async {
+            let (tx, rx) = tokio::sync::watch::channel(state("gw-1", "192.168.1.10"));
+            let hc = HealthChecker::new(cfg_fast());
+            let task = hc.spawn(rx, "worker-1".into());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while hc.results().first().map(|r| r.status) != Some(ConnectionStatus::Connected) {
+                assert!(Instant::now() < deadline, "{:?}", hc.results());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // The gateway moves to this node: checks stop.
+            tx.send(state("worker-1", "192.168.1.20")).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while hc.results().first().map(|r| r.status) != Some(ConnectionStatus::None) {
+                assert!(Instant::now() < deadline, "{:?}", hc.results());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(hc.results()[0].message.contains("active gateway"));
+            drop(tx);
+            tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .expect("follow ends with the source")
+                .unwrap();
+        })
+    });
+}

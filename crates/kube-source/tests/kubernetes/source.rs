@@ -83,6 +83,10 @@ async fn endpoint_create_update_delete() {
     })
     .await;
 
+    // Another namespace is not watched.
+    let mut other = endpoint("cluster-z", "z-gw", "172.18.0.9", &["10.249.0.0/16"]);
+    other["metadata"]["namespace"] = "other".into();
+    fake.put("endpoints", other);
     assert!(fake.delete("endpoints", NS, B));
     wait_for(&mut rx, 5.0, "cluster-b gone", |s| remotes(s).is_empty()).await;
     let log = fake.requests();

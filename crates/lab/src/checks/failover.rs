@@ -51,7 +51,10 @@ pub fn run(lab: &mut Lab) -> Result<String> {
     if rules(&new.ns).contains("lookup 150") && rules(&old.ns).contains("lookup 150") {
         return Err(LabError::Agent {
             node: old.name.clone(),
-            detail: format!("the old gateway still has its table-150 rule:\n{}", rules(&old.ns)),
+            detail: format!(
+                "the old gateway still has its table-150 rule:\n{}",
+                rules(&old.ns)
+            ),
         });
     }
     Ok(format!(

@@ -1,0 +1,186 @@
+//! End to end: the multi-cluster lab in network namespaces with one real
+//! `routeagent run` per node, and each check of the main job (see the `lab`
+//! crate's `checks`). Needs root; fails loudly without it.
+//!
+//! Each test builds its own lab (prefix `rae-*`) and tears it down, also on
+//! panic; tests take a lock so only one lab runs at a time.
+
+use lab::checks::{self, CheckFn};
+use lab::{Lab, LabConfig};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn config(prefix: &str, clusters: usize, nodes: usize) -> LabConfig {
+    let mut c = LabConfig::new(prefix);
+    c.clusters = clusters;
+    c.nodes = nodes;
+    c.agent_binary = "/work/targets/lab/debug/routeagent".into();
+    c.work_dir = std::env::temp_dir().join(prefix);
+    c
+}
+
+fn lock() -> MutexGuard<'static, ()> {
+    lab::netns::require_root();
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A lab that is up with every agent converged.
+fn up(prefix: &str, clusters: usize, nodes: usize) -> Lab {
+    Lab::up(config(prefix, clusters, nodes)).unwrap_or_else(|e| panic!("lab up failed: {e}"))
+}
+
+/// Runs one check on a fresh lab; panics with its detail when it fails.
+fn check(prefix: &str, clusters: usize, nodes: usize, name: &str, f: CheckFn) -> Lab {
+    let _guard = lock();
+    let mut lab = up(prefix, clusters, nodes);
+    match f(&mut lab) {
+        Ok(detail) => eprintln!("{name}: {detail}"),
+        Err(e) => panic!("check {name} failed: {e}"),
+    }
+    assert_eq!(
+        lab.check_cni_tables(name),
+        0,
+        "the CNI-like tables changed: {:?}",
+        lab.cni_changes
+    );
+    lab.down().unwrap();
+    assert!(
+        lab::ns::existing(prefix).is_empty(),
+        "namespaces left behind"
+    );
+    lab
+}
+
+#[test]
+fn pod_to_pod_icmp_and_100mib_tcp_across_clusters() {
+    let lab = check("rae-p2p", 2, 3, "pod-to-pod", checks::pod_to_pod::run);
+    assert_eq!(lab.figures.transfer_mib, Some(600));
+}
+
+#[test]
+fn remote_pod_sees_the_sending_pod_address_despite_masquerade() {
+    check(
+        "rae-src",
+        2,
+        3,
+        "source-address",
+        checks::source_address::run,
+    );
+}
+
+#[test]
+fn non_gateway_host_network_reaches_remote_pod() {
+    check("rae-host", 2, 3, "host-network", checks::host_network::run);
+}
+
+#[test]
+fn mss_clamping_keeps_tcp_alive_when_pmtu_discovery_cannot() {
+    check("rae-mss", 2, 2, "mss-clamp", checks::mss_clamp::run);
+}
+
+#[test]
+fn gateway_failover_restores_traffic() {
+    let lab = check("rae-fo", 2, 3, "failover", checks::failover::run);
+    let ms = lab.figures.failover_ms.expect("failover_ms measured");
+    assert!(ms < 20_000, "failover took {ms} ms");
+}
+
+#[test]
+fn degraded_agent_keeps_connectivity_and_reports_it() {
+    check("rae-deg", 2, 2, "degraded", checks::degraded::run);
+}
+
+#[test]
+fn uninstall_after_failover_restores_every_host_exactly() {
+    let _guard = lock();
+    let mut lab = up("rae-uni", 2, 3);
+    // Change roles first so the uninstall has more to undo.
+    checks::failover::run(&mut lab).unwrap_or_else(|e| panic!("failover: {e}"));
+    match checks::uninstall::run(&mut lab) {
+        Ok(d) => eprintln!("uninstall: {d}"),
+        Err(e) => panic!("check uninstall failed: {e}"),
+    }
+    lab.down().unwrap();
+}
+
+#[test]
+fn throughput_with_agents_is_close_to_without() {
+    let lab = check("rae-tput", 2, 2, "throughput", checks::throughput::run);
+    let r = lab.figures.throughput_ratio.expect("ratio measured");
+    assert!(r >= checks::throughput::TARGET, "ratio {r}");
+}
+
+#[test]
+fn three_clusters_connect_pairwise() {
+    check(
+        "rae-3c",
+        3,
+        2,
+        "three-clusters",
+        checks::three_clusters::run,
+    );
+}
+
+fn root_state() -> String {
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    [
+        run(&["ip", "-o", "link"]),
+        run(&["ip", "-o", "addr"]),
+        run(&["ip", "route", "show", "table", "all"]),
+        run(&["ip", "rule"]),
+        run(&["nft", "list", "ruleset"]),
+    ]
+    .join("\n")
+}
+
+#[test]
+fn status_then_down_leaves_the_root_namespace_untouched() {
+    let _guard = lock();
+    let before = root_state();
+    let cfg = config("rae-root", 2, 2);
+    let lab = up("rae-root", 2, 2);
+    let s = lab.status();
+    assert_eq!(
+        s["namespaces"].as_array().unwrap().len(),
+        1 + 2 * (1 + 2 * 2)
+    );
+    for node in ["a1", "a2", "b1", "b2"] {
+        assert_eq!(
+            s["agents"][node]["converged"], true,
+            "{node}: {}",
+            s["agents"][node]
+        );
+    }
+    assert_eq!(s["agents"]["a1"]["role"], "gateway");
+    assert_eq!(s["agents"]["a2"]["role"], "non-gateway");
+    // Leave it running as `lab up` does, then tear down by prefix, twice.
+    lab.detach();
+    lab::down_prefix("rae-root", &cfg.work_dir).unwrap();
+    lab::down_prefix("rae-root", &cfg.work_dir).unwrap();
+    assert!(lab::ns::existing("rae-root").is_empty());
+    assert!(!cfg.work_dir.exists());
+    assert_eq!(before, root_state(), "the root namespace changed");
+}
+
+#[test]
+fn demo_passes_every_check_within_60_seconds() {
+    let _guard = lock();
+    let start = Instant::now();
+    let report = lab::demo(config("rae-demo", 2, 3));
+    let took = start.elapsed();
+    eprintln!("{report}");
+    let json = report.to_json();
+    assert_eq!(json["checks"].as_array().unwrap().len(), 9, "{json}");
+    assert!(report.passed(), "{report}");
+    assert!(took < Duration::from_secs(60), "demo took {took:?}");
+    assert!(lab::ns::existing("rae-demo").is_empty());
+    assert!(lab::ns::existing("rae-demo-3c").is_empty());
+}

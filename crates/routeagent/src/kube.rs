@@ -1,0 +1,94 @@
+//! `run --source kubernetes`: Submariner's Endpoints and Nodes as the
+//! topology source, the health checker's figures in `/metrics`, and the
+//! node's RouteAgent status written periodically.
+
+use agent::http::ExtraMetrics;
+use agent::source::SourceUpdate;
+use agent::SharedStatus;
+use anyhow::{Context, Result};
+use kube_source::health::HealthChecker;
+use kube_source::{AgentReport, KubeConfig, SourceState, StatusWriter};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The running Kubernetes side of the agent.
+pub struct Kube {
+    /// Topology updates for the reconcile loop.
+    pub updates: watch::Receiver<SourceUpdate>,
+    /// The health checker's metrics for `/metrics`.
+    pub metrics: ExtraMetrics,
+    writer: Arc<StatusWriter>,
+    health: HealthChecker,
+}
+
+impl Kube {
+    /// Reads SUBMARINER_* from the environment, connects, starts watching.
+    pub async fn connect(node: &str) -> Result<Kube> {
+        let mut cfg = KubeConfig::from_env().context("Kubernetes configuration")?;
+        if cfg.node_name != node {
+            tracing::warn!(env = %cfg.node_name, flag = %node, "--node differs from NODE_NAME; using --node");
+            cfg.node_name = node.to_string();
+        }
+        let client = kube_source::client(&cfg).await.context("cannot build a Kubernetes client (in-cluster config or KUBECONFIG)")?;
+        let (rx, _task) = kube_source::start(client.clone(), cfg.clone());
+        let health = HealthChecker::new(cfg.health_check.clone());
+        health.spawn(rx.clone(), cfg.node_name.clone());
+        let h = health.clone();
+        let metrics: ExtraMetrics = Arc::new(move || h.metrics());
+        Ok(Kube { updates: map(rx), metrics, writer: Arc::new(StatusWriter::new(client, &cfg)), health })
+    }
+
+    /// Writes the node's RouteAgent status every `every`, from `/status`.
+    pub fn report_every(&self, every: Duration, status: SharedStatus) {
+        let (writer, health) = (self.writer.clone(), self.health.clone());
+        tokio::spawn(async move {
+            loop {
+                let report = {
+                    let s = status.read().unwrap_or_else(|p| p.into_inner());
+                    AgentReport {
+                        backend: s.backend.clone(),
+                        degraded: s.degradations.iter().map(|d| (d.feature.name().to_string(), d.reason.clone())).collect(),
+                        failures: s.errors.clone(),
+                        remote: health.results(),
+                    }
+                };
+                if let Err(e) = writer.report(&report).await {
+                    tracing::warn!(error = %e, "cannot write the RouteAgent status; retrying");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// Deletes the node's RouteAgent (uninstall).
+    pub async fn delete_status(&self) -> Result<()> {
+        self.writer.delete().await.context("deleting the RouteAgent")
+    }
+}
+
+/// The source's state as the loop's updates: an unhealthy source keeps the
+/// last good topology and reports why (the agent turns not-ready).
+fn map(mut rx: watch::Receiver<SourceState>) -> watch::Receiver<SourceUpdate> {
+    fn update(s: &SourceState) -> SourceUpdate {
+        let digest = agent::digest(&serde_json::to_vec(&s.topology).unwrap_or_default());
+        let mut error = (!s.healthy).then(|| s.reason.clone().unwrap_or_else(|| "the Kubernetes source is unhealthy".into()));
+        if error.is_none() && !s.warnings.is_empty() {
+            tracing::warn!(skipped = ?s.warnings, "objects skipped while building the topology");
+        }
+        if s.topology.is_none() && error.is_none() {
+            error = Some("no topology yet".into());
+        }
+        SourceUpdate { topology: s.topology.clone().map(Arc::new), digest, error }
+    }
+    let (tx, out) = watch::channel(update(&rx.borrow()));
+    tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let u = update(&rx.borrow_and_update());
+            if tx.send(u).is_err() {
+                return;
+            }
+        }
+    });
+    out
+}
