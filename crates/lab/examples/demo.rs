@@ -50,7 +50,13 @@ fn main() {
     }
     let Some(f) = checks::SEQUENCE
         .iter()
-        .chain([("three-clusters", checks::three_clusters::run as checks::CheckFn)].iter())
+        .chain(
+            [(
+                "three-clusters",
+                checks::three_clusters::run as checks::CheckFn,
+            )]
+            .iter(),
+        )
         .find(|(n, _)| *n == what)
         .map(|(_, f)| *f)
     else {

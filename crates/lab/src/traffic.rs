@@ -103,9 +103,13 @@ pub fn tcp_transfer(
         in_ns(to, || TcpListener::bind(dest))?.map_err(|e| terr(format!("listen in {to}: {e}")))?;
     let start = Instant::now();
     let deadline = start + timeout;
+    let gave_up = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
-        let receiver = s.spawn(|| receive(&listener, deadline));
+        let receiver = s.spawn(|| receive(&listener, deadline, &gave_up));
         let sent = send(from, dest, bytes, deadline);
+        if sent.is_err() {
+            gave_up.store(true, Ordering::Relaxed);
+        }
         let received = receiver
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -176,14 +180,18 @@ fn send(
     Ok((sha.finish(), sent))
 }
 
-fn receive(listener: &TcpListener, deadline: Instant) -> Result<(String, u64, SocketAddr), String> {
+fn receive(
+    listener: &TcpListener,
+    deadline: Instant,
+    gave_up: &std::sync::atomic::AtomicBool,
+) -> Result<(String, u64, SocketAddr), String> {
     let _ = listener.set_nonblocking(true);
     let (mut s, peer) = loop {
         match listener.accept() {
             Ok(c) => break c,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if Instant::now() > deadline {
-                    return Err("no connection arrived before the deadline".into());
+                if Instant::now() > deadline || gave_up.load(Ordering::Relaxed) {
+                    return Err("no connection arrived".into());
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }

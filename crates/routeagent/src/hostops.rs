@@ -129,8 +129,17 @@ impl HostOps for HostnetOps {
     }
 }
 
-/// `routeagent lab ...`.
+/// `routeagent lab ...`: the lab crate does the work and the printing.
 pub fn lab(a: crate::cli::LabArgs, exe: PathBuf) -> Result<i32> {
-    let _ = (a, exe);
-    anyhow::bail!("the lab is not wired in this build")
+    let mut config = lab::LabConfig::new(&a.prefix);
+    config.clusters = a.clusters;
+    config.nodes = a.nodes;
+    config.agent_binary = exe;
+    let action = match a.action {
+        crate::cli::LabAction::Up => lab::cli::Action::Up,
+        crate::cli::LabAction::Down => lab::cli::Action::Down,
+        crate::cli::LabAction::Status => lab::cli::Action::Status,
+        crate::cli::LabAction::Demo => lab::cli::Action::Demo,
+    };
+    Ok(lab::cli::run(action, config, a.json)?)
 }
