@@ -19,7 +19,7 @@ use ruleset::{ChainType, Hook, RuleSet};
 fn topology() -> topology::Topology {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../topology/examples/two-clusters-a.yaml"
+        "/../../examples/two-clusters-a.yaml"
     );
     topology::Topology::load(path).unwrap()
 }

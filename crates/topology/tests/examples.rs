@@ -4,7 +4,7 @@ use topology::Topology;
 
 #[test]
 fn every_example_parses() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
     let mut n = 0;
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
@@ -22,12 +22,12 @@ fn every_example_parses() {
 fn lab_examples_match_the_lab() {
     let a = Topology::load(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/examples/two-clusters-a.yaml"
+        "/../../examples/two-clusters-a.yaml"
     ))
     .unwrap();
     let b = Topology::load(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/examples/two-clusters-b.yaml"
+        "/../../examples/two-clusters-b.yaml"
     ))
     .unwrap();
     assert_eq!(a.local_cluster_id(), "cluster-a");

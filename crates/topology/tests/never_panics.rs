@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use topology::Topology;
 
-const BASE: &str = include_str!("../examples/three-clusters-c.yaml");
+const BASE: &str = include_str!("../../../examples/three-clusters-c.yaml");
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]

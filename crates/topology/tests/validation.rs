@@ -2,7 +2,7 @@
 
 use topology::{Topology, TopologyError, Tunables};
 
-const BASE: &str = include_str!("../examples/two-clusters-a.yaml");
+const BASE: &str = include_str!("../../../examples/two-clusters-a.yaml");
 
 /// Parses `yaml`, expecting an error whose text contains every needle.
 fn fails(yaml: &str, needles: &[&str]) -> TopologyError {

@@ -10,7 +10,7 @@ use topology::Topology;
 /// An example topology of the topology crate (`two-clusters-a`, ...).
 pub fn example(name: &str) -> Topology {
     Topology::load(format!(
-        "{}/../topology/examples/{name}.yaml",
+        "{}/../../examples/{name}.yaml",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
