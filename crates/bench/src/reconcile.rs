@@ -74,7 +74,9 @@ fn topology(n: usize) -> String {
     for i in 0..n {
         // 4 CIDRs per cluster inside 100.64.0.0/10 + 172.16.0.0/12, never overlapping the local ones.
         let (a, b) = (i / 256, i % 256);
-        let gw = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(172, 16, 0, 0)) + i as u32 + 1);
+        let gw = std::net::Ipv4Addr::from(
+            u32::from(std::net::Ipv4Addr::new(172, 16, 0, 0)) + i as u32 + 1,
+        );
         s.push_str(&format!(
             "  - id: r{i}\n    subnets: [100.{}.{b}.0/26, 100.{}.{b}.64/26, 100.{}.{b}.128/26, 100.{}.{b}.192/26]\n    gateway: {{hostname: r{i}-gw, privateIP: {gw}}}\n",
             64 + a, 64 + a, 64 + a, 64 + a

@@ -77,6 +77,18 @@ impl Nftables {
     /// Sends the replace batch of `desired`, committing if `commit`.
     fn replace(&self, desired: &RuleSet, commit: bool) -> Result<Applied> {
         ruleset::validate(desired)?;
+        self.replace_unvalidated(desired, commit)
+    }
+
+    /// Applies `desired` WITHOUT validating it first, so tests can make the
+    /// kernel refuse something and check how the refusal is reported. The
+    /// agent never calls this.
+    #[doc(hidden)]
+    pub fn apply_unvalidated(&self, desired: &RuleSet) -> Result<Applied> {
+        self.replace_unvalidated(desired, true)
+    }
+
+    fn replace_unvalidated(&self, desired: &RuleSet, commit: bool) -> Result<Applied> {
         let start = Instant::now();
         let mut conn = self.conn();
         let mut b = transaction::replace(conn.next_seq(), desired);

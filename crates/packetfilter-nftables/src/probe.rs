@@ -36,7 +36,14 @@ fn base_chain(b: &mut Batch, family: Family, ty: ChainType, hook: Hook, priority
     base_chain_in(b, PROBE_TABLE, family, ty, hook, priority)
 }
 
-fn base_chain_in(b: &mut Batch, table: &str, family: Family, ty: ChainType, hook: Hook, priority: Priority) {
+fn base_chain_in(
+    b: &mut Batch,
+    table: &str,
+    family: Family,
+    ty: ChainType,
+    hook: Hook,
+    priority: Priority,
+) {
     let mut attributes = vec![
         ChainAttribute::Table(table.into()),
         ChainAttribute::Name(PROBE_CHAIN.into()),
@@ -133,7 +140,10 @@ impl Nftables {
     /// The kernel keeps processing a batch after a refused message, and the
     /// abort at the end (which waits for an RCU grace period) is paid once,
     /// not once per question. Returns one answer per question, in order.
-    pub fn probe_many(&self, questions: &[ruleset::Table]) -> std::result::Result<Vec<std::result::Result<(), i32>>, i32> {
+    pub fn probe_many(
+        &self,
+        questions: &[ruleset::Table],
+    ) -> std::result::Result<Vec<std::result::Result<(), i32>>, i32> {
         let mut conn = self.conn();
         let mut b = Batch::new(conn.next_seq());
         let mut ranges = Vec::with_capacity(questions.len());
@@ -155,12 +165,20 @@ impl Nftables {
                 objects::new_set(&mut b, q.family, &table, set, id);
                 ids.insert(set.name.clone(), id);
                 let prefixes: Vec<IpNet> = set.elements.iter().copied().collect();
-                let target = Target { family: q.family, table: &table, set: &set.name, set_id: Some(id) };
+                let target = Target {
+                    family: q.family,
+                    table: &table,
+                    set: &set.name,
+                    set_id: Some(id),
+                };
                 elements::add_messages(&mut b, &target, &prefixes, false);
             }
             base_chain_in(&mut b, &table, q.family, base.ty, base.hook, base.priority);
             if let Some(rule) = chain.rules.first() {
-                let ctx = RuleContext { family: q.family, set_ids: &ids };
+                let ctx = RuleContext {
+                    family: q.family,
+                    set_ids: &ids,
+                };
                 objects::new_rule(&mut b, &ctx, &table, PROBE_CHAIN, 0, rule);
             }
             ranges.push((start, b.end_seq(), None));
@@ -172,7 +190,11 @@ impl Nftables {
         };
         // A failure outside every question (on BATCH_BEGIN: no CAP_NET_ADMIN,
         // no nf_tables) refuses the whole batch: no question was answered.
-        let in_some = |seq: u32| ranges.iter().any(|&(start, end, _)| seq.wrapping_sub(start) < end.wrapping_sub(start));
+        let in_some = |seq: u32| {
+            ranges
+                .iter()
+                .any(|&(start, end, _)| seq.wrapping_sub(start) < end.wrapping_sub(start))
+        };
         if let Some(f) = failures.iter().find(|f| !in_some(f.seq)) {
             return Err(f.errno);
         }

@@ -141,8 +141,10 @@ fn a_kernel_refusal_keeps_the_previous_ruleset_and_names_the_rule() {
     let before = listing(&ns, Family::Ip, "routeagent");
     let g = nft.generation().unwrap();
     let bad = too_deep(Family::Ip);
-    validate(&bad).expect("the model accepts the deep chain");
-    let err = nft.apply(&bad).unwrap_err();
+    let refused = validate(&bad).expect_err("validation refuses jumps nested too deep");
+    assert!(refused.to_string().contains("16 levels"), "{refused}");
+    // Past validation, the kernel refuses it too; the error names the rule.
+    let err = nft.apply_unvalidated(&bad).unwrap_err();
     eprintln!("refusal: {err}");
     match &err {
         Error::Kernel {

@@ -51,14 +51,25 @@ async fn run(a: RunArgs) -> Result<i32> {
     if a.uninstall {
         let code = uninstall_with(host, &a.state_dir).await?;
         if a.source == SourceKind::Kubernetes {
-            crate::kube::Kube::connect(&a.node).await?.delete_status().await?;
+            crate::kube::Kube::connect(&a.node)
+                .await?
+                .delete_status()
+                .await?;
         }
         return Ok(code);
     }
-    let status = Arc::new(RwLock::new(Status { node: a.node.clone(), role: "unknown".into(), backend: "none".into(), ..Default::default() }));
+    let status = Arc::new(RwLock::new(Status {
+        node: a.node.clone(),
+        role: "unknown".into(),
+        backend: "none".into(),
+        ..Default::default()
+    }));
     let (source, extra, kube) = match a.source {
         SourceKind::File => {
-            let path = a.config.clone().context("--config is required with --source file")?;
+            let path = a
+                .config
+                .clone()
+                .context("--config is required with --source file")?;
             (FileSource::new(path).start(), None, None)
         }
         SourceKind::Kubernetes => {
@@ -67,7 +78,9 @@ async fn run(a: RunArgs) -> Result<i32> {
             (k.updates.clone(), Some(k.metrics.clone()), Some(k))
         }
     };
-    let (addr, _server) = agent::http::serve(a.listen, status.clone(), extra).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+    let (addr, _server) = agent::http::serve(a.listen, status.clone(), extra)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
     tracing::info!(%addr, node = %a.node, "serving /healthz /readyz /status /metrics");
     let _kube = kube;
     let resync = a

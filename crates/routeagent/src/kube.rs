@@ -30,13 +30,20 @@ impl Kube {
             tracing::warn!(env = %cfg.node_name, flag = %node, "--node differs from NODE_NAME; using --node");
             cfg.node_name = node.to_string();
         }
-        let client = kube_source::client(&cfg).await.context("cannot build a Kubernetes client (in-cluster config or KUBECONFIG)")?;
+        let client = kube_source::client(&cfg)
+            .await
+            .context("cannot build a Kubernetes client (in-cluster config or KUBECONFIG)")?;
         let (rx, _task) = kube_source::start(client.clone(), cfg.clone());
         let health = HealthChecker::new(cfg.health_check.clone());
         health.spawn(rx.clone(), cfg.node_name.clone());
         let h = health.clone();
         let metrics: ExtraMetrics = Arc::new(move || h.metrics());
-        Ok(Kube { updates: map(rx), metrics, writer: Arc::new(StatusWriter::new(client, &cfg)), health })
+        Ok(Kube {
+            updates: map(rx),
+            metrics,
+            writer: Arc::new(StatusWriter::new(client, &cfg)),
+            health,
+        })
     }
 
     /// Writes the node's RouteAgent status every `every`, from `/status`.
@@ -48,7 +55,11 @@ impl Kube {
                     let s = status.read().unwrap_or_else(|p| p.into_inner());
                     AgentReport {
                         backend: s.backend.clone(),
-                        degraded: s.degradations.iter().map(|d| (d.feature.name().to_string(), d.reason.clone())).collect(),
+                        degraded: s
+                            .degradations
+                            .iter()
+                            .map(|d| (d.feature.name().to_string(), d.reason.clone()))
+                            .collect(),
                         failures: s.errors.clone(),
                         remote: health.results(),
                     }
@@ -63,7 +74,10 @@ impl Kube {
 
     /// Deletes the node's RouteAgent (uninstall).
     pub async fn delete_status(&self) -> Result<()> {
-        self.writer.delete().await.context("deleting the RouteAgent")
+        self.writer
+            .delete()
+            .await
+            .context("deleting the RouteAgent")
     }
 }
 
@@ -72,14 +86,22 @@ impl Kube {
 fn map(mut rx: watch::Receiver<SourceState>) -> watch::Receiver<SourceUpdate> {
     fn update(s: &SourceState) -> SourceUpdate {
         let digest = agent::digest(&serde_json::to_vec(&s.topology).unwrap_or_default());
-        let mut error = (!s.healthy).then(|| s.reason.clone().unwrap_or_else(|| "the Kubernetes source is unhealthy".into()));
+        let mut error = (!s.healthy).then(|| {
+            s.reason
+                .clone()
+                .unwrap_or_else(|| "the Kubernetes source is unhealthy".into())
+        });
         if error.is_none() && !s.warnings.is_empty() {
             tracing::warn!(skipped = ?s.warnings, "objects skipped while building the topology");
         }
         if s.topology.is_none() && error.is_none() {
             error = Some("no topology yet".into());
         }
-        SourceUpdate { topology: s.topology.clone().map(Arc::new), digest, error }
+        SourceUpdate {
+            topology: s.topology.clone().map(Arc::new),
+            digest,
+            error,
+        }
     }
     let (tx, out) = watch::channel(update(&rx.borrow()));
     tokio::spawn(async move {

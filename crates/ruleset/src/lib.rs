@@ -12,12 +12,14 @@
 //! - [`validate`]: every rule the kernel would refuse, refused first, with a
 //!   typed [`ValidationError`] that names the object and says what is valid.
 //! - [`keywords`]: nft keywords, which cannot be names.
+//! - [`sample`]: an agent-like ruleset using every construct (tests, docs).
 //! - [`render`]: `Display` for every type, producing the text `nft -f` accepts.
 
 pub mod hook;
 pub mod keywords;
 pub mod model;
 pub mod render;
+pub mod sample;
 pub mod validate;
 
 pub use hook::{ChainType, Family, Hook, IpVersion, Policy, Priority};

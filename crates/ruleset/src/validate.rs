@@ -411,7 +411,9 @@ fn find_cycle<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<String>
         .find_map(|n| dfs(n, edges, &mut vec![], &mut done))
 }
 
-/// The kernel's jump stack depth (NFT_JUMP_STACK_SIZE).
+/// The kernel's jump stack (NFT_JUMP_STACK_SIZE): a base chain may be
+/// followed by at most 15 nested jumps (the 16th is refused with EMLINK,
+/// checked in a namespace).
 pub const MAX_JUMP_DEPTH: usize = 16;
 
 /// A chain path from a base chain deeper than [`MAX_JUMP_DEPTH`] jumps, if
@@ -441,7 +443,7 @@ fn too_deep(t: &Table, edges: &BTreeMap<&str, Vec<&str>>) -> Option<Vec<String>>
         .iter()
         .filter(|c| c.base.is_some())
         .map(|c| longest(&c.name, edges, &mut memo))
-        .find(|p| p.len() > MAX_JUMP_DEPTH + 1)
+        .find(|p| p.len() > MAX_JUMP_DEPTH)
         .map(|p| p.into_iter().map(String::from).collect())
 }
 

@@ -1,6 +1,5 @@
 //! Property tests: rendering is deterministic, set deltas are exact, and the
 //! fake backend obeys apply-twice == apply-once.
-mod sample;
 use proptest::prelude::*;
 use ruleset::*;
 

@@ -1,7 +1,6 @@
 //! Golden renderings: the exact nft text of the model.
-mod sample;
+use ruleset::sample::*;
 use ruleset::*;
-use sample::*;
 
 #[test]
 fn golden_ip_table() {

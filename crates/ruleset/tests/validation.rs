@@ -1,8 +1,7 @@
 //! Validation: every combination the kernel refuses is refused first, with an
 //! error naming the object and what would be valid.
-mod sample;
+use ruleset::sample::*;
 use ruleset::*;
-use sample::*;
 
 fn table_with(c: Chain) -> RuleSet {
     RuleSet::new(vec![Table::new(Family::Inet, "ra").with_chain(c)])
@@ -146,7 +145,11 @@ fn overlapping_set_elements_are_refused_and_aggregation_fixes_them() {
         IpVersion::V4,
         [net("10.0.0.0/8"), net("10.1.0.0/16"), net("11.0.0.0/8")],
     );
-    assert_eq!(s.elements.iter().map(|e| e.to_string()).collect::<Vec<_>>(), ["10.0.0.0/7"], "adjacent halves merge: {s:?}");
+    assert_eq!(
+        s.elements.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        ["10.0.0.0/7"],
+        "adjacent halves merge: {s:?}"
+    );
 }
 
 #[test]
@@ -170,6 +173,22 @@ fn jumps_must_target_existing_regular_chains_without_loops_or_deep_nesting() {
         Chain::base("f", ChainType::Filter, Hook::Forward, Priority::FILTER)
             .with_rule(Rule::default().then(Action::Jump("c0".into()))),
     );
+    // 15 nested jumps are fine; 16 are refused.
+    let chain_of = |n: usize| {
+        let mut t = Table::new(Family::Ip, "ra").with_chain(
+            Chain::base("f", ChainType::Filter, Hook::Forward, Priority::FILTER)
+                .with_rule(Rule::default().then(Action::Jump("c1".into()))),
+        );
+        for i in 1..n {
+            t = t.with_chain(
+                Chain::regular(format!("c{i}"))
+                    .with_rule(Rule::default().then(Action::Jump(format!("c{}", i + 1)))),
+            );
+        }
+        RuleSet::new(vec![t.with_chain(Chain::regular(format!("c{n}")))])
+    };
+    assert!(validate(&chain_of(15)).is_ok());
+    assert!(validate(&chain_of(16)).is_err());
     for i in 0..17 {
         t = t.with_chain(
             Chain::regular(format!("c{i}"))

@@ -4,8 +4,8 @@ use super::{append_fdb, delete_fdb, list_fdb};
 use crate::error::{Error, Result};
 use crate::links::{is_owned, LinkTable};
 use crate::report::Outcome;
-use plan::{FdbEntry, Link, LinkKind};
 use futures::StreamExt;
+use plan::{FdbEntry, Link, LinkKind};
 use rtnetlink::Handle;
 use std::net::IpAddr;
 
@@ -58,15 +58,25 @@ pub async fn ensure_fdb(
         // Pipelined: many requests in flight on the one netlink socket.
         let mut appends = Vec::new();
         for dst in want.iter().filter(|d| have.binary_search(d).is_err()) {
-            appends.push(async move { append_fdb(handle, &link.name, link.index, *dst).await.map(|_| Outcome::Created) });
+            appends.push(async move {
+                append_fdb(handle, &link.name, link.index, *dst)
+                    .await
+                    .map(|_| Outcome::Created)
+            });
         }
-        let done: Vec<Result<Outcome>> = futures::stream::iter(appends).buffer_unordered(256).collect().await;
+        let done: Vec<Result<Outcome>> = futures::stream::iter(appends)
+            .buffer_unordered(256)
+            .collect()
+            .await;
         out.extend(done);
         let mut deletes = Vec::new();
         for dst in have.iter().filter(|d| want.binary_search(d).is_err()) {
             deletes.push(delete_fdb(handle, &link.name, link.index, *dst));
         }
-        let done: Vec<Result<Outcome>> = futures::stream::iter(deletes).buffer_unordered(256).collect().await;
+        let done: Vec<Result<Outcome>> = futures::stream::iter(deletes)
+            .buffer_unordered(256)
+            .collect()
+            .await;
         out.extend(done);
     }
     Ok(out)

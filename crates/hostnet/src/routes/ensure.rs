@@ -7,9 +7,9 @@ use super::{
 use crate::error::{Error, Result};
 use crate::links::LinkTable;
 use crate::report::Outcome;
+use futures::StreamExt;
 use ipnet::IpNet;
 use rtnetlink::Handle;
-use futures::StreamExt;
 use std::collections::HashMap;
 
 /// Route requests in flight at once.
@@ -106,16 +106,24 @@ pub async fn ensure_routes(
     for (r, oif, outcome) in jobs {
         replacing.push(async move { replace_route(handle, r, oif).await.map(|_| outcome) });
     }
-    let replaced: Vec<Result<Outcome>> = futures::stream::iter(replacing).buffer_unordered(IN_FLIGHT).collect().await;
+    let replaced: Vec<Result<Outcome>> = futures::stream::iter(replacing)
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
     out.extend(replaced);
     let mut deleting = Vec::new();
     for c in &current {
-        let keep = planned.contains_key(&c.key()) && c.tos == 0 && c.metric.unwrap_or(0) == c.default_metric();
+        let keep = planned.contains_key(&c.key())
+            && c.tos == 0
+            && c.metric.unwrap_or(0) == c.default_metric();
         if c.protocol == PROTO && !keep {
             deleting.push(delete_route(handle, c));
         }
     }
-    let deleted: Vec<Result<Outcome>> = futures::stream::iter(deleting).buffer_unordered(IN_FLIGHT).collect().await;
+    let deleted: Vec<Result<Outcome>> = futures::stream::iter(deleting)
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
     out.extend(deleted);
     Ok(out)
 }

@@ -1,10 +1,12 @@
-//! A ruleset shaped like the agent's, shared by the golden and validation tests.
-#![allow(missing_docs, dead_code)]
+//! A ruleset shaped like the agent's, using every construct of the model:
+//! the shared fixture of the golden, validation and kernel tests, and an
+//! example of building a ruleset.
 
-use ruleset::*;
+use crate::*;
 
+/// Parses a prefix literal (panics on a bad one: fixtures only).
 pub fn net(s: &str) -> ipnet::IpNet {
-    s.parse().unwrap()
+    s.parse().expect("a valid prefix literal")
 }
 
 /// Table, three base chains, an interval set, rules using every construct.
