@@ -12,21 +12,7 @@ fn config(prefix: &str, clusters: usize, nodes: usize) -> LabConfig {
 }
 
 fn root_state() -> String {
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(args[0])
-            .args(&args[1..])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    [
-        run(&["ip", "-o", "link"]),
-        run(&["ip", "-o", "addr"]),
-        run(&["ip", "route", "show", "table", "all"]),
-        run(&["ip", "rule"]),
-        run(&["nft", "list", "ruleset"]),
-    ]
-    .join("\n")
+    netns::current_state()
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! - [`NetNs::run`]: run a closure on a thread that has entered the
 //!   namespace (netlink sockets opened there stay bound to it).
 //! - [`NetNs::cmd`] / [`NetNs::sh`]: run a program inside (`ip netns exec`).
+//! - [`current_state`]: the namespace's networking as text, to compare.
 //! - [`require_root`]: panics loudly when namespaces cannot be made: kernel
 //!   tests must never pass silently.
 //!
@@ -166,6 +167,28 @@ pub fn list() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The networking state of the calling process's namespace as text
+/// (`ip -o link`, `ip -o addr`, `ip route show table all`, `ip rule`,
+/// `nft list ruleset`): tests compare it before and after to prove they left
+/// the root namespace untouched.
+pub fn current_state() -> String {
+    let run = |args: &[&str]| {
+        Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|e| format!("<{args:?}: {e}>"))
+    };
+    [
+        run(&["ip", "-o", "link"]),
+        run(&["ip", "-o", "addr"]),
+        run(&["ip", "route", "show", "table", "all"]),
+        run(&["ip", "rule"]),
+        run(&["nft", "list", "ruleset"]),
+    ]
+    .join("\n")
 }
 
 /// Panics with a clear message unless this process can create network

@@ -145,21 +145,7 @@ fn three_clusters_connect_pairwise() {
 }
 
 fn root_state() -> String {
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(args[0])
-            .args(&args[1..])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    [
-        run(&["ip", "-o", "link"]),
-        run(&["ip", "-o", "addr"]),
-        run(&["ip", "route", "show", "table", "all"]),
-        run(&["ip", "rule"]),
-        run(&["nft", "list", "ruleset"]),
-    ]
-    .join("\n")
+    netns::current_state()
 }
 
 #[test]
