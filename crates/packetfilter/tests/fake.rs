@@ -8,21 +8,29 @@ fn ruleset(prefixes: &[(u32, u8)], comment: bool) -> RuleSet {
     let set = Set::aggregated(
         "remote",
         IpVersion::V4,
-        prefixes.iter().map(|(a, l)| ipnet::IpNet::V4(ipnet::Ipv4Net::new((*a).into(), *l).unwrap().trunc())),
+        prefixes
+            .iter()
+            .map(|(a, l)| ipnet::IpNet::V4(ipnet::Ipv4Net::new((*a).into(), *l).unwrap().trunc())),
     );
-    let mut rule = Rule::matching([Match::daddr_in(IpVersion::V4, "remote")]).counted().then(Action::Accept);
+    let mut rule = Rule::matching([Match::daddr_in(IpVersion::V4, "remote")])
+        .counted()
+        .then(Action::Accept);
     if comment {
         rule = rule.comment("to remote clusters");
     }
     RuleSet::new(vec![Table::new(Family::Inet, "routeagent")
         .with_set(set)
-        .with_chain(Chain::base("ra-fwd", ChainType::Filter, Hook::Forward, Priority::FILTER).with_rule(rule))])
+        .with_chain(
+            Chain::base("ra-fwd", ChainType::Filter, Hook::Forward, Priority::FILTER)
+                .with_rule(rule),
+        )])
 }
 
 fn foreign() -> Table {
     Table::new(Family::Ip, "kube-proxy").with_chain(
-        Chain::base("post", ChainType::Nat, Hook::Postrouting, Priority::SRCNAT)
-            .with_rule(Rule::matching([Match::saddr("10.0.0.0/8".parse().unwrap())]).then(Action::Masquerade)),
+        Chain::base("post", ChainType::Nat, Hook::Postrouting, Priority::SRCNAT).with_rule(
+            Rule::matching([Match::saddr("10.0.0.0/8".parse().unwrap())]).then(Action::Masquerade),
+        ),
     )
 }
 
@@ -61,8 +69,14 @@ fn a_refused_transaction_changes_nothing() {
     assert!(err.to_string().contains("EOPNOTSUPP"), "{err}");
     assert_eq!((f.dump(), f.generation()), before);
     // Invalid input is refused before anything happens, with the object named.
-    let bad = RuleSet::new(vec![Table::new(Family::Inet, "routeagent").with_chain(Chain::base("m", ChainType::Route, Hook::Postrouting, Priority::MANGLE))]);
-    assert!(f.check(&bad).unwrap_err().to_string().contains("route chains take only the output hook"));
+    let bad = RuleSet::new(vec![Table::new(Family::Inet, "routeagent").with_chain(
+        Chain::base("m", ChainType::Route, Hook::Postrouting, Priority::MANGLE),
+    )]);
+    assert!(f
+        .check(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("route chains take only the output hook"));
     assert_eq!((f.dump(), f.generation()), before);
 }
 
@@ -73,9 +87,15 @@ fn remove_leaves_foreign_tables_byte_identical() {
     let foreign_text = f.dump();
     f.apply(&ruleset(&[(0x0a00_0000, 8)], false)).unwrap();
     assert_ne!(f.dump(), foreign_text);
-    f.remove(&Owned { table_names: vec!["routeagent".into()] }).unwrap();
+    f.remove(&Owned {
+        table_names: vec!["routeagent".into()],
+    })
+    .unwrap();
     assert_eq!(f.dump(), foreign_text);
-    f.remove(&Owned { table_names: vec!["routeagent".into()] }).unwrap();
+    f.remove(&Owned {
+        table_names: vec!["routeagent".into()],
+    })
+    .unwrap();
     assert_eq!(f.dump(), foreign_text, "removing what is gone is success");
 }
 

@@ -31,11 +31,16 @@ impl Asker for Netlink {
         let answers: Vec<Result<(), i32>> = match self.0.probe_many(questions) {
             Ok(a) => a,
             Err(errno) => {
-                tracing::debug!(errno, "one dry-run batch failed as a whole; asking one question at a time");
+                tracing::debug!(
+                    errno,
+                    "one dry-run batch failed as a whole; asking one question at a time"
+                );
                 questions
                     .iter()
                     .map(|t| {
-                        let Some(c) = t.chains.first() else { return Err(22) };
+                        let Some(c) = t.chains.first() else {
+                            return Err(22);
+                        };
                         let Some(b) = c.base else { return Err(22) };
                         match c.rules.first() {
                             None => self.0.probe_chain(t.family, b.ty, b.hook, b.priority),
