@@ -12,7 +12,6 @@
 //! - [`Error`]: what can stop a benchmark.
 
 // `Error` wraps `packetfilter::Error` (160 bytes), which this crate does not own.
-#![allow(clippy::result_large_err)]
 
 pub mod filter;
 pub mod reconcile;

@@ -21,7 +21,6 @@
 
 // `packetfilter::Error` (the shared error type) is large; boxing it is the
 // trait owner's call, so the lint is silenced here rather than worked around.
-#![allow(clippy::result_large_err)]
 
 pub mod backend;
 pub mod ipset;

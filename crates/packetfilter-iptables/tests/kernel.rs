@@ -2,8 +2,6 @@
 //! for both variants (iptables-nft and iptables-legacy) and both set modes
 //! (ipset and expanded). Compared with `iptables-save` and `ipset list`.
 
-#![allow(clippy::result_large_err)] // packetfilter::Error is large
-
 mod common;
 
 use capabilities::IptablesVariant::{self, Legacy, Nft};

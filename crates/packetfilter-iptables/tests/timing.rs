@@ -1,7 +1,5 @@
 //! How long apply takes (run with `--ignored --nocapture`).
 
-#![allow(clippy::result_large_err)] // packetfilter::Error is large
-
 mod common;
 
 use capabilities::IptablesVariant::{Legacy, Nft};

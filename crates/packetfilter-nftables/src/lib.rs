@@ -25,7 +25,6 @@
 
 // `packetfilter::Error` (the Backend trait's error) is 160 bytes; boxing it is the
 // packetfilter crate's decision, so its size is accepted here.
-#![allow(clippy::result_large_err)]
 
 mod batch;
 mod elements;

@@ -5,8 +5,6 @@
 //! degradations, and what is still supported really programmed in the
 //! kernel (checked with `nft -j list ruleset` / `iptables-save`).
 
-#![allow(clippy::result_large_err)] // packetfilter::Error is large
-
 use capabilities::{choose, BackendKind, Capabilities, Constructs, Feature, PacketFilterRequest};
 use netns::NetNs;
 use packetfilter::{Backend, Owned};

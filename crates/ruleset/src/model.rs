@@ -439,7 +439,7 @@ impl Match {
         }
     }
     /// The same match, negated (for address, interface and mark matches).
-    pub fn not(self) -> Self {
+    pub fn negated(self) -> Self {
         match self {
             Match::Addr {
                 version,

@@ -71,7 +71,8 @@ pub fn agent_like(family: Family) -> RuleSet {
                     .then(Action::Accept),
                 )
                 .with_rule(
-                    Rule::matching([Match::daddr(net("192.0.2.7/32")).not()]).then(Action::Return),
+                    Rule::matching([Match::daddr(net("192.0.2.7/32")).negated()])
+                        .then(Action::Return),
                 ),
         )
         .with_chain(

@@ -143,7 +143,7 @@ pub fn sample() -> RuleSet {
         )
         .with_chain(
             Chain::base("output", ChainType::Route, Hook::Output, Priority::MANGLE).with_rule(
-                Rule::matching([Match::daddr_in(IpVersion::V4, "remote-v4").not()]).then(
+                Rule::matching([Match::daddr_in(IpVersion::V4, "remote-v4").negated()]).then(
                     Action::SetMark {
                         mask: 0x1,
                         value: 0x1,

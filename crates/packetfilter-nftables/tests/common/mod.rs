@@ -59,7 +59,7 @@ fn every_construct(v: IpVersion, tag: &str) -> (Vec<Set>, Vec<Chain>) {
         Priority::SRCNAT,
     )
     .with_rule(
-        Rule::matching([Match::daddr_in(v, &s).not()]).then(Action::Jump(format!("nat-{tag}"))),
+        Rule::matching([Match::daddr_in(v, &s).negated()]).then(Action::Jump(format!("nat-{tag}"))),
     )
     .with_rule(
         Rule::matching([Match::saddr(net(odd)), Match::oif("vx-submariner")])
@@ -67,7 +67,7 @@ fn every_construct(v: IpVersion, tag: &str) -> (Vec<Set>, Vec<Chain>) {
             .then(Action::Masquerade),
     )
     .with_rule(
-        Rule::matching([Match::saddr_in(v, &s), Match::daddr(net(odd2)).not()])
+        Rule::matching([Match::saddr_in(v, &s), Match::daddr(net(odd2)).negated()])
             .then(Action::SnatToSource(v)),
     )
     .with_rule(
@@ -89,7 +89,7 @@ fn every_construct(v: IpVersion, tag: &str) -> (Vec<Set>, Vec<Chain>) {
         Priority(-5),
     )
     .with_rule(
-        Rule::matching([Match::iif("eth0").not(), Match::oif("abcdefghijklmno")])
+        Rule::matching([Match::iif("eth0").negated(), Match::oif("abcdefghijklmno")])
             .then(Action::Drop),
     )
     .with_rule(Rule::matching([Match::L4Proto(L4Proto::Udp)]).counted())
