@@ -243,19 +243,9 @@ pub fn choose(caps: &Capabilities, request: PacketFilterRequest) -> Result<Const
                 .unwrap_or_else(|| fix_for(Feature::Nftables)),
         });
     }
-    for f in [
-        Feature::InetNat,
-        Feature::MssClamp,
-        Feature::SelfSnat,
-        Feature::Masquerade,
-        Feature::Mark,
-        Feature::Comments,
-        Feature::IntervalSets,
-        Feature::Ipv6,
-        Feature::Vxlan,
-    ]
-    .into_iter()
-    .chain((!nft).then_some(Feature::Ipset))
+    for f in Feature::DEGRADABLE
+        .into_iter()
+        .chain((!nft).then_some(Feature::Ipset))
     {
         let s = &features[&f];
         if s.enabled || (f == Feature::InetNat && !nft) {

@@ -38,6 +38,21 @@ pub enum Feature {
 }
 
 impl Feature {
+    /// Features whose absence changes what the agent programs: each one
+    /// missing is a degradation (the fallback tools nftables, iptables-nft,
+    /// iptables-legacy and ipset are not in this list).
+    pub const DEGRADABLE: [Feature; 9] = [
+        Feature::InetNat,
+        Feature::MssClamp,
+        Feature::SelfSnat,
+        Feature::Masquerade,
+        Feature::Mark,
+        Feature::Comments,
+        Feature::IntervalSets,
+        Feature::Ipv6,
+        Feature::Vxlan,
+    ];
+
     /// Every feature, in a stable order.
     pub const ALL: [Feature; 13] = [
         Feature::Nftables,

@@ -90,18 +90,6 @@ fn explicit_iptables_is_honoured_without_an_nftables_degradation() {
         .all(|d| d.feature != Feature::Nftables));
 }
 
-/// The features whose absence changes what the nftables backend programs.
-const NFT_RELEVANT: [Feature; 8] = [
-    Feature::InetNat,
-    Feature::MssClamp,
-    Feature::SelfSnat,
-    Feature::Masquerade,
-    Feature::Mark,
-    Feature::Comments,
-    Feature::IntervalSets,
-    Feature::Ipv6,
-];
-
 #[test]
 fn every_single_assumed_missing_feature_is_reported() {
     for f in Feature::ALL {
@@ -112,7 +100,7 @@ fn every_single_assumed_missing_feature_is_reported() {
         let state = &k.features[&f];
         assert!(!state.enabled, "{f} still enabled");
         assert!(state.reason.as_deref().unwrap().contains("assumed missing"));
-        let relevant = NFT_RELEVANT.contains(&f) || f == Feature::Vxlan || f == Feature::Nftables;
+        let relevant = Feature::DEGRADABLE.contains(&f) || f == Feature::Nftables;
         let d = k.degradations.iter().find(|d| d.feature == f);
         if relevant {
             let d = d.unwrap_or_else(|| panic!("{f}: no degradation in {:?}", k.degradations));

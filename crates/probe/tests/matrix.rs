@@ -44,17 +44,7 @@ fn facts(node: &str) -> HostFacts {
 }
 
 /// Features whose absence changes what the nftables backend programs.
-const RELEVANT: [Feature; 9] = [
-    Feature::InetNat,
-    Feature::MssClamp,
-    Feature::SelfSnat,
-    Feature::Masquerade,
-    Feature::Mark,
-    Feature::Comments,
-    Feature::IntervalSets,
-    Feature::Ipv6,
-    Feature::Vxlan,
-];
+const RELEVANT: [Feature; 9] = Feature::DEGRADABLE;
 
 /// What the kernel holds, as text to search: `nft list ruleset` for
 /// nftables, `iptables-save` + `ip6tables-save` for iptables.

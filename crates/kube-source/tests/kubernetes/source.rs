@@ -152,22 +152,12 @@ async fn duplicate_remote_endpoints_newest_wins() {
         endpoint("cluster-b", "b-gw-1", "172.18.0.5", &["10.245.0.0/16"]),
     );
     let (mut rx, task) = kube_source::start(fake.client(NS), cfg("worker-1"));
-    wait_for(&mut rx, 5.0, "old b", |s| {
-        s.remote_endpoints
-            .first()
-            .is_some_and(|e| e.hostname == "b-gw-1")
-    })
-    .await;
+    remote_gateway_is(&mut rx, "old b", "b-gw-1").await;
     fake.put(
         "endpoints",
         endpoint("cluster-b", "b-gw-2", "172.18.0.6", &["10.245.0.0/16"]),
     );
-    let s = wait_for(&mut rx, 5.0, "new b", |s| {
-        s.remote_endpoints
-            .first()
-            .is_some_and(|e| e.hostname == "b-gw-2")
-    })
-    .await;
+    let s = remote_gateway_is(&mut rx, "new b", "b-gw-2").await;
     assert_eq!(
         s.topology.unwrap().remote_clusters[0]
             .gateway
@@ -182,12 +172,7 @@ async fn duplicate_remote_endpoints_newest_wins() {
         NS,
         "cluster-b-submariner-cable-cluster-b-172-18-0-6",
     );
-    wait_for(&mut rx, 5.0, "old b again", |s| {
-        s.remote_endpoints
-            .first()
-            .is_some_and(|e| e.hostname == "b-gw-1")
-    })
-    .await;
+    remote_gateway_is(&mut rx, "old b again", "b-gw-1").await;
     // An invalid Endpoint is skipped and named; the others stay.
     fake.put(
         "endpoints",
@@ -415,4 +400,19 @@ async fn unknown_node_name_is_unhealthy_with_the_fix() {
     fake.put("nodes", node("not-a-node", "192.168.1.30"));
     wait_for(&mut rx, 5.0, "healthy", |s| s.healthy).await;
     task.abort();
+}
+
+/// Waits until the chosen remote Endpoint of the first remote cluster has
+/// `hostname`.
+async fn remote_gateway_is(
+    rx: &mut tokio::sync::watch::Receiver<kube_source::SourceState>,
+    what: &str,
+    hostname: &str,
+) -> kube_source::SourceState {
+    wait_for(rx, 5.0, what, |s| {
+        s.remote_endpoints
+            .first()
+            .is_some_and(|e| e.hostname == hostname)
+    })
+    .await
 }
