@@ -2,10 +2,16 @@
 //! refused here first, with an error that names the object and says what
 //! would be valid.
 
-use crate::hook::{chain_allowed, ChainType, Family, Hook, IpVersion};
-use crate::model::{Action, AddrTarget, Chain, Match, Rule, RuleSet, Table};
+mod error;
+mod graph;
+
+pub use error::{Location, ValidationError};
+pub use graph::{unreachable_chains, MAX_JUMP_DEPTH};
+
+use crate::hook::{chain_allowed, ChainType, Hook, IpVersion};
+use crate::model::{Action, AddrTarget, Match, Rule, RuleSet, Table};
+use graph::{find_cycle, reachable_contexts, too_deep};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fmt;
 
 /// Longest comment nft accepts (bytes).
 pub const MAX_COMMENT_LEN: usize = 128;
@@ -13,167 +19,6 @@ pub const MAX_COMMENT_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 255;
 /// Longest interface name (IFNAMSIZ - 1).
 pub const MAX_IFNAME_LEN: usize = 15;
-
-/// Where in a ruleset something is: `table inet ra chain post rule #2`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// Table family.
-    pub family: Family,
-    /// Table name.
-    pub table: String,
-    /// Chain or set name, if the problem is inside one.
-    pub object: Option<(&'static str, String)>,
-    /// Rule index (0-based) inside the chain.
-    pub rule: Option<usize>,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "table {} {}", self.family, self.table)?;
-        if let Some((kind, name)) = &self.object {
-            write!(f, " {kind} {name}")?;
-        }
-        if let Some(i) = self.rule {
-            write!(f, " rule #{}", i + 1)?;
-        }
-        Ok(())
-    }
-}
-
-/// A ruleset the kernel would refuse, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ValidationError {
-    /// A name is empty, too long, or has characters nft cannot parse unquoted.
-    #[error("{at}: {what} name {name:?} is invalid: {why}")]
-    BadName {
-        /// Where.
-        at: Location,
-        /// `table`, `chain`, `set` or `interface`.
-        what: &'static str,
-        /// The name.
-        name: String,
-        /// What is wrong and what is valid.
-        why: String,
-    },
-    /// Two objects of one kind share a name.
-    #[error("{at}: duplicate {what} {name:?}; names must be unique in their table")]
-    Duplicate {
-        /// Where.
-        at: Location,
-        /// `table`, `chain` or `set`.
-        what: &'static str,
-        /// The name.
-        name: String,
-    },
-    /// The kernel refuses this chain type on this hook (EOPNOTSUPP).
-    #[error(
-        "{at}: `type {ty} hook {hook} priority {priority}` is refused by every kernel: {reason}"
-    )]
-    ChainHook {
-        /// Where.
-        at: Location,
-        /// Chain type.
-        ty: ChainType,
-        /// Hook.
-        hook: Hook,
-        /// Priority.
-        priority: i32,
-        /// Why, and the valid alternative.
-        reason: &'static str,
-    },
-    /// An action is not allowed where the rule can run.
-    #[error("{at}: `{action}` is not allowed in a {ty} chain on the {hook} hook: {reason}")]
-    ActionPlacement {
-        /// Where.
-        at: Location,
-        /// The action, as nft text.
-        action: String,
-        /// The base chain type it is reached from.
-        ty: ChainType,
-        /// The hook it is reached from.
-        hook: Hook,
-        /// Where it is valid.
-        reason: &'static str,
-    },
-    /// A rule names a set the table does not have.
-    #[error("{at}: set @{set} does not exist in this table; add it to the table's sets")]
-    UnknownSet {
-        /// Where.
-        at: Location,
-        /// The set name.
-        set: String,
-    },
-    /// A rule compares an address of one IP version against a set of another.
-    #[error("{at}: set @{set} holds {key} keys but is matched against `{used}` addresses; use an {want} set")]
-    SetKey {
-        /// Where.
-        at: Location,
-        /// The set.
-        set: String,
-        /// Its key type.
-        key: &'static str,
-        /// `ip` or `ip6`.
-        used: &'static str,
-        /// The key type that would fit.
-        want: &'static str,
-    },
-    /// The table family cannot carry this IP version, or a rule mixes versions.
-    #[error("{at}: {what}")]
-    Family {
-        /// Where.
-        at: Location,
-        /// What is wrong and what is valid.
-        what: String,
-    },
-    /// A jump to a chain that does not exist or is a base chain.
-    #[error("{at}: jump to {target:?}: {why}")]
-    BadJump {
-        /// Where.
-        at: Location,
-        /// The target.
-        target: String,
-        /// What is wrong.
-        why: &'static str,
-    },
-    /// Jumps form a loop (the kernel refuses with ELOOP).
-    #[error("table {family} {table}: jump loop {}; chains must form a tree", cycle.join(" -> "))]
-    JumpLoop {
-        /// Table family.
-        family: Family,
-        /// Table name.
-        table: String,
-        /// The chains of the loop, the first repeated at the end.
-        cycle: Vec<String>,
-    },
-    /// A comment is too long or unrenderable.
-    #[error("{at}: comment is invalid ({len} bytes): {why}")]
-    BadComment {
-        /// Where.
-        at: Location,
-        /// Its length in bytes.
-        len: usize,
-        /// What is wrong.
-        why: &'static str,
-    },
-    /// A set element is of the wrong version or overlaps another.
-    #[error("{at}: element {element}: {why}")]
-    BadElement {
-        /// Where.
-        at: Location,
-        /// The element.
-        element: String,
-        /// What is wrong and the fix.
-        why: String,
-    },
-    /// A rule is malformed in itself.
-    #[error("{at}: {why}")]
-    BadRule {
-        /// Where.
-        at: Location,
-        /// What is wrong and the fix.
-        why: String,
-    },
-}
 
 /// Checks `rs` against everything the kernel enforces regardless of version.
 /// Returns the first violation.
@@ -381,93 +226,6 @@ fn validate_table(t: &Table) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn find_cycle<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<String>> {
-    fn dfs<'a>(
-        n: &'a str,
-        edges: &BTreeMap<&'a str, Vec<&'a str>>,
-        stack: &mut Vec<&'a str>,
-        done: &mut HashSet<&'a str>,
-    ) -> Option<Vec<String>> {
-        if let Some(pos) = stack.iter().position(|s| *s == n) {
-            let mut cyc: Vec<String> = stack[pos..].iter().map(|s| s.to_string()).collect();
-            cyc.push(n.to_string());
-            return Some(cyc);
-        }
-        if !done.insert(n) {
-            return None;
-        }
-        stack.push(n);
-        for m in edges.get(n).into_iter().flatten() {
-            if let Some(c) = dfs(m, edges, stack, done) {
-                return Some(c);
-            }
-        }
-        stack.pop();
-        None
-    }
-    let mut done = HashSet::new();
-    edges
-        .keys()
-        .find_map(|n| dfs(n, edges, &mut vec![], &mut done))
-}
-
-/// The kernel's jump stack (NFT_JUMP_STACK_SIZE): a base chain may be
-/// followed by at most 15 nested jumps (the 16th is refused with EMLINK,
-/// checked in a namespace).
-pub const MAX_JUMP_DEPTH: usize = 16;
-
-/// A chain path from a base chain deeper than [`MAX_JUMP_DEPTH`] jumps, if
-/// any (the graph is acyclic here).
-fn too_deep(t: &Table, edges: &BTreeMap<&str, Vec<&str>>) -> Option<Vec<String>> {
-    fn longest<'a>(
-        n: &'a str,
-        edges: &BTreeMap<&'a str, Vec<&'a str>>,
-        memo: &mut BTreeMap<&'a str, Vec<&'a str>>,
-    ) -> Vec<&'a str> {
-        if let Some(p) = memo.get(n) {
-            return p.clone();
-        }
-        let mut best: Vec<&str> = vec![];
-        for m in edges.get(n).into_iter().flatten() {
-            let p = longest(m, edges, memo);
-            if p.len() > best.len() {
-                best = p;
-            }
-        }
-        best.insert(0, n);
-        memo.insert(n, best.clone());
-        best
-    }
-    let mut memo = BTreeMap::new();
-    t.chains
-        .iter()
-        .filter(|c| c.base.is_some())
-        .map(|c| longest(&c.name, edges, &mut memo))
-        .find(|p| p.len() > MAX_JUMP_DEPTH)
-        .map(|p| p.into_iter().map(String::from).collect())
-}
-
-/// For each chain, the (type, hook) of every base chain it runs under.
-fn reachable_contexts<'a>(
-    t: &'a Table,
-    edges: &BTreeMap<&'a str, Vec<&'a str>>,
-) -> BTreeMap<&'a str, BTreeSet<(ChainType, Hook)>> {
-    let mut out: BTreeMap<&str, BTreeSet<(ChainType, Hook)>> = BTreeMap::new();
-    for c in t.chains.iter().filter(|c| c.base.is_some()) {
-        let b = c.base.unwrap();
-        let mut todo = vec![c.name.as_str()];
-        let mut seen = HashSet::new();
-        while let Some(n) = todo.pop() {
-            if !seen.insert(n) {
-                continue;
-            }
-            out.entry(n).or_default().insert((b.ty, b.hook));
-            todo.extend(edges.get(n).into_iter().flatten().copied());
-        }
-    }
-    out
-}
-
 fn validate_rule(
     t: &Table,
     r: &Rule,
@@ -637,24 +395,4 @@ pub fn action_placement(action: &Action, ty: ChainType, hook: Hook) -> Option<&'
         }
         _ => None,
     }
-}
-
-/// Chains reachable from no base chain (dead code in a ruleset).
-pub fn unreachable_chains(t: &Table) -> Vec<&Chain> {
-    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for c in &t.chains {
-        for r in &c.rules {
-            if let Some(Action::Jump(target)) = &r.action {
-                edges
-                    .entry(c.name.as_str())
-                    .or_default()
-                    .push(target.as_str());
-            }
-        }
-    }
-    let ctx = reachable_contexts(t, &edges);
-    t.chains
-        .iter()
-        .filter(|c| !ctx.contains_key(c.name.as_str()))
-        .collect()
 }
