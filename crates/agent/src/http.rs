@@ -1,14 +1,25 @@
-//! `/healthz`, `/readyz`, `/status`, `/metrics` over a minimal HTTP/1.1
-//! server (GET only, one request per connection). Small on purpose: the
-//! agent's memory target leaves no room for a web framework.
+//! `/healthz`, `/readyz`, `/status`, `/metrics` over HTTP/1.1 (hyper), with
+//! a bound on concurrent connections and on how long a client may take to
+//! send its request head.
 
+use crate::metrics::{self, ExtraMetrics};
 use crate::status::SharedStatus;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-/// Extra text appended to `/metrics` (e.g. the health checker's), produced on demand.
-pub type ExtraMetrics = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
+/// Connections served at once; further ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 32;
+
+/// How long a client may take to send its request head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Binds `addr` and serves until the task is dropped. Returns the bound
 /// address (useful with port 0).
@@ -19,36 +30,34 @@ pub async fn serve(
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let task = tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let Ok((sock, _)) = listener.accept().await else {
                 continue;
             };
-            let status = status.clone();
-            let extra = extra.clone();
+            let (status, extra) = (status.clone(), extra.clone());
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 2048];
-                let n = match tokio::time::timeout(
-                    std::time::Duration::from_secs(5),
-                    sock.read(&mut buf),
-                )
-                .await
-                {
-                    Ok(Ok(n)) => n,
-                    _ => return,
-                };
-                let req = String::from_utf8_lossy(&buf[..n]);
-                let path = req.split_whitespace().nth(1).unwrap_or("/");
-                let (code, ctype, body) = respond(path, &status, extra.as_ref());
-                let reason = match code {
-                    200 => "OK",
-                    404 => "Not Found",
-                    _ => "Service Unavailable",
-                };
-                let head = format!("HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(body.as_bytes()).await;
-                let _ = sock.shutdown().await;
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let (code, ctype, body) = respond(req.uri().path(), &status, extra.as_ref());
+                    let resp = Response::builder()
+                        .status(code)
+                        .header(hyper::header::CONTENT_TYPE, ctype)
+                        .body(Full::new(Bytes::from(body)));
+                    async move { resp }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .keep_alive(false)
+                    .serve_connection(TokioIo::new(sock), service);
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "HTTP connection ended with an error");
+                }
+                drop(permit);
             });
         }
     });
@@ -60,11 +69,11 @@ pub fn respond(
     path: &str,
     status: &SharedStatus,
     extra: Option<&ExtraMetrics>,
-) -> (u16, &'static str, String) {
+) -> (StatusCode, &'static str, String) {
     let s = status.read().unwrap_or_else(|p| p.into_inner());
-    match path.split('?').next().unwrap_or("/") {
-        "/healthz" => (200, "text/plain", "ok\n".into()),
-        "/readyz" if s.ready && s.converged => (200, "text/plain", "ready\n".into()),
+    match path {
+        "/healthz" => (StatusCode::OK, "text/plain", "ok\n".into()),
+        "/readyz" if s.ready && s.converged => (StatusCode::OK, "text/plain", "ready\n".into()),
         "/readyz" => {
             let why = s.not_ready_reason.clone().unwrap_or_else(|| {
                 if s.ready {
@@ -73,22 +82,24 @@ pub fn respond(
                     "not ready".into()
                 }
             });
-            (503, "text/plain", format!("not ready: {why}\n"))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                format!("not ready: {why}\n"),
+            )
         }
         "/status" => (
-            200,
+            StatusCode::OK,
             "application/json",
             serde_json::to_string_pretty(&*s).unwrap_or_default() + "\n",
         ),
-        "/metrics" => {
-            let mut m = s.metrics();
-            if let Some(f) = extra {
-                m.push_str(&f());
-            }
-            (200, "text/plain; version=0.0.4", m)
-        }
+        "/metrics" => (
+            StatusCode::OK,
+            metrics::CONTENT_TYPE,
+            metrics::encode(&s, extra),
+        ),
         _ => (
-            404,
+            StatusCode::NOT_FOUND,
             "text/plain",
             "not found: try /healthz /readyz /status /metrics\n".into(),
         ),

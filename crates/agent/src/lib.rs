@@ -1,30 +1,38 @@
 //! The route agent daemon.
 //!
 //! # Layout
-//! - [`status`]: [`Status`], the agent's state as `/status` shows it, and the
-//!   Prometheus text of `/metrics`.
-//! - [`http`]: a small HTTP/1.1 server for `/healthz`, `/readyz`, `/status`,
-//!   `/metrics`.
+//! - [`error`]: [`Error`], what can go wrong at the host and packet-filter
+//!   boundary, and [`error::chain`] to show it with its causes.
+//! - [`status`]: [`Status`], the agent's state as `/status` shows it; every
+//!   change is one of its methods.
+//! - [`metrics`]: the `/metrics` exposition (prometheus-client).
+//! - [`http`]: `/healthz`, `/readyz`, `/status`, `/metrics` over hyper.
 //! - [`source`]: where topologies come from: the topology file (watched), or
 //!   any other [`source::TopologySource`] (Kubernetes lives in `kube-source`).
 //! - [`host`]: [`host::HostOps`], the host-networking side of a pass (facts,
 //!   converge, remove), implemented over `hostnet` by the binary and by a fake
-//!   in tests.
+//!   in tests; [`host::Drift`], what the host monitor reports.
 //! - [`reconcile`]: one level-triggered pass: plan, converge the host, apply
 //!   the packet filter (set deltas when only sets changed), verify.
-//! - [`run`]: the loop: triggers (topology change, resync, drift events),
-//!   backoff on errors, never exits on a host error.
+//! - [`run`]: the loop: it only schedules (topology change, resync, drift,
+//!   backoff after errors) and never exits on a host error.
+//! - [`uninstall`](mod@uninstall): removes everything the agent owns.
 
+pub mod error;
 pub mod host;
 pub mod http;
+pub mod metrics;
 pub mod reconcile;
 pub mod run;
 pub mod source;
 pub mod status;
+pub mod uninstall;
 
+pub use error::Error;
 pub use reconcile::{PassOutcome, Reconciler};
-pub use run::{run, RunOptions, Trigger};
+pub use run::{run, Agent, RunOptions, Trigger};
 pub use status::{SharedStatus, Status};
+pub use uninstall::{uninstall, Uninstalled};
 
 /// FNV-1a 64 of `bytes`, as 16 hex digits: the `config_digest` of `/status`.
 pub fn digest(bytes: &[u8]) -> String {

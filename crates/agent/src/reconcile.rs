@@ -1,9 +1,11 @@
 //! One level-triggered pass: compute the whole desired state from the
 //! current topology and converge the host to it.
 
+use crate::error::Error;
 use crate::host::HostOps;
 use capabilities::Constructs;
 use packetfilter::{Backend, Owned};
+use plan::{FactsQuery, Role};
 use ruleset::RuleSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,27 +37,60 @@ impl FilterUpdate {
     }
 }
 
+/// Where a pass spent its time.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Learning the host's interfaces.
+    pub facts: Duration,
+    /// Planning.
+    pub plan: Duration,
+    /// Converging host objects.
+    pub host: Duration,
+    /// Bringing the packet filter to the plan.
+    pub filter: Duration,
+}
+
 /// What a pass did.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PassOutcome {
-    /// `gateway` or `non-gateway`.
-    pub role: &'static str,
+    /// This node's role in the topology the pass acted on (`None` when the
+    /// node is not in it).
+    pub role: Option<Role>,
     /// Host objects changed.
     pub host_changes: usize,
     /// Packet-filter update kind.
     pub filter: FilterUpdate,
-    /// Everything that went wrong, one sentence each naming the object.
-    pub errors: Vec<String>,
+    /// Everything that went wrong, each naming its object.
+    pub errors: Vec<Error>,
     /// Planning warnings.
     pub warnings: Vec<String>,
     /// Wall time of the pass.
     pub duration: Duration,
+    /// Wall time per phase.
+    pub phases: PhaseTimes,
 }
 
 impl PassOutcome {
+    fn new() -> Self {
+        PassOutcome {
+            role: None,
+            host_changes: 0,
+            filter: FilterUpdate::Failed,
+            errors: vec![],
+            warnings: vec![],
+            duration: Duration::ZERO,
+            phases: PhaseTimes::default(),
+        }
+    }
+
     /// Whether the host now matches the plan.
     pub fn converged(&self) -> bool {
         self.errors.is_empty() && self.filter != FilterUpdate::Failed
+    }
+
+    /// The errors with their causes, one line each (`/status`, logs).
+    pub fn error_lines(&self) -> Vec<String> {
+        self.errors.iter().map(|e| crate::error::chain(e)).collect()
     }
 }
 
@@ -110,18 +145,21 @@ impl Reconciler {
     }
 
     /// Whether the kernel still holds the last applied ruleset (`Ok(true)`),
-    /// or something changed it behind the agent's back.
-    pub fn verify(&self) -> Result<bool, String> {
-        match (&self.filter, &self.applied) {
-            (Some(f), Some(rs)) => match f.backend.verify(rs) {
-                Ok(()) => Ok(true),
-                Err(packetfilter::Error::Drift(d)) => {
-                    warn!(drift = %d, "packet filter changed behind the agent's back");
-                    Ok(false)
-                }
-                Err(e) => Err(e.to_string()),
-            },
-            _ => Ok(true),
+    /// or something changed it behind the agent's back (`Ok(false)`).
+    pub fn verify(&self) -> Result<bool, Error> {
+        let (Some(f), Some(rs)) = (&self.filter, &self.applied) else {
+            return Ok(true);
+        };
+        match f.backend.verify(rs) {
+            Ok(()) => Ok(true),
+            Err(packetfilter::Error::Drift(d)) => {
+                warn!(drift = %d, "packet filter changed behind the agent's back");
+                Ok(false)
+            }
+            Err(source) => Err(Error::Filter {
+                backend: f.backend.name().to_string(),
+                source,
+            }),
         }
     }
 
@@ -129,95 +167,63 @@ impl Reconciler {
     #[tracing::instrument(skip_all, fields(node = %self.node))]
     pub async fn pass(&mut self, topo: &Topology) -> PassOutcome {
         let start = Instant::now();
-        let mut out = PassOutcome {
-            role: "non-gateway",
-            host_changes: 0,
-            filter: FilterUpdate::Failed,
-            errors: vec![],
-            warnings: vec![],
-            duration: Duration::ZERO,
-        };
-        let node = match topo.node(&self.node) {
-            Ok(n) => n.clone(),
-            Err(e) => {
-                out.errors.push(e.to_string());
-                out.duration = start.elapsed();
-                return out;
-            }
-        };
-        let gateway = topo
-            .active_gateway()
-            .filter(|g| g.hostname == self.node)
-            .cloned();
-        if gateway.is_some() {
-            out.role = "gateway";
+        let mut out = PassOutcome::new();
+        if let Err(e) = self.pass_steps(topo, start, &mut out).await {
+            out.errors.push(e);
         }
-        let public = gateway.as_ref().and_then(|g| g.public_ip);
-        let facts = match self
-            .host
-            .facts(
-                node.ip,
-                &topo.cluster.cluster_cidrs,
-                topo.tunables.cni_interface.as_deref(),
-                public,
-            )
-            .await
-        {
-            Ok(f) => f,
-            Err(e) => {
-                out.errors.push(format!("host facts: {e}"));
-                out.duration = start.elapsed();
-                return out;
-            }
-        };
-        let constructs = match &self.filter {
-            Some(f) => f.constructs.clone(),
-            None => {
-                out.errors
-                    .push("no packet-filter backend (not ready)".into());
-                out.duration = start.elapsed();
-                return out;
-            }
-        };
-        let t_facts = start.elapsed();
-        let input = plan::PlanInput {
-            topology: topo,
-            node: &self.node,
-            facts: &facts,
-            constructs: &constructs,
-        };
-        let host_plan = match plan::plan(&input) {
-            Ok(p) => p,
-            Err(e) => {
-                out.errors.push(format!("plan: {e}"));
-                out.duration = start.elapsed();
-                return out;
-            }
-        };
-        out.warnings = host_plan.warnings.clone();
-        let t_plan = start.elapsed();
-        let report = self.host.converge(&host_plan).await;
-        let t_host = start.elapsed();
-        out.host_changes = report.changes;
-        out.errors.extend(report.errors);
-        out.filter = self.apply_filter(&host_plan.ruleset, &mut out.errors);
         out.duration = start.elapsed();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         debug!(
-            role = out.role,
+            role = ?out.role,
             changes = out.host_changes,
             filter = out.filter.as_str(),
-            facts_ms = ms(t_facts),
-            plan_ms = ms(t_plan - t_facts),
-            host_ms = ms(t_host - t_plan),
-            filter_ms = ms(out.duration - t_host),
+            facts_ms = ms(out.phases.facts),
+            plan_ms = ms(out.phases.plan),
+            host_ms = ms(out.phases.host),
+            filter_ms = ms(out.phases.filter),
             ms = ms(out.duration),
             "pass done"
         );
         out
     }
 
-    fn apply_filter(&mut self, desired: &RuleSet, errors: &mut Vec<String>) -> FilterUpdate {
+    /// The steps of a pass; an `Err` stops it before the host is touched.
+    async fn pass_steps(
+        &mut self,
+        topo: &Topology,
+        start: Instant,
+        out: &mut PassOutcome,
+    ) -> Result<(), Error> {
+        let query = FactsQuery::new(topo, &self.node)?;
+        out.role = Some(query.role);
+        let facts = self.host.facts(&query).await.map_err(Error::Facts)?;
+        let constructs = self
+            .filter
+            .as_ref()
+            .map(|f| f.constructs.clone())
+            .ok_or(Error::NotReady)?;
+        out.phases.facts = start.elapsed();
+        let host_plan = plan::plan(&plan::PlanInput {
+            topology: topo,
+            node: &self.node,
+            facts: &facts,
+            constructs: &constructs,
+        })?;
+        out.warnings = host_plan.warnings.clone();
+        out.phases.plan = start.elapsed() - out.phases.facts;
+        let t = Instant::now();
+        let report = self.host.converge(&host_plan).await;
+        out.phases.host = t.elapsed();
+        out.host_changes = report.changes;
+        out.errors
+            .extend(report.errors.into_iter().map(Error::Host));
+        let t = Instant::now();
+        out.filter = self.apply_filter(&host_plan.ruleset, &mut out.errors);
+        out.phases.filter = t.elapsed();
+        Ok(())
+    }
+
+    fn apply_filter(&mut self, desired: &RuleSet, errors: &mut Vec<Error>) -> FilterUpdate {
         let Some(f) = &self.filter else {
             return FilterUpdate::Failed;
         };
@@ -232,7 +238,9 @@ impl Reconciler {
                         self.applied = Some(desired.clone());
                         return FilterUpdate::Sets;
                     }
-                    Err(e) => warn!(error = %e, "set update failed; replacing the whole ruleset"),
+                    Err(e) => {
+                        warn!(error = %crate::error::chain(&e), "set update failed; replacing the whole ruleset")
+                    }
                 }
             }
         }
@@ -249,26 +257,14 @@ impl Reconciler {
                 self.applied = Some(desired.clone());
                 FilterUpdate::Replaced
             }
-            Err(e) => {
+            Err(source) => {
                 // The kernel keeps the previous ruleset (all-or-nothing).
-                errors.push(format!("packet filter ({}): {e}", f.backend.name()));
+                errors.push(Error::Filter {
+                    backend: f.backend.name().to_string(),
+                    source,
+                });
                 FilterUpdate::Failed
             }
         }
-    }
-
-    /// Removes everything the agent owns: packet filter and host objects.
-    pub async fn uninstall(&mut self) -> Vec<String> {
-        let mut errors = vec![];
-        if let Some(f) = &self.filter {
-            if let Err(e) = f.backend.remove(&owned()) {
-                errors.push(format!("packet filter: {e}"));
-            }
-        }
-        if let Err(e) = self.host.remove_all().await {
-            errors.push(format!("host: {e}"));
-        }
-        self.applied = None;
-        errors
     }
 }

@@ -1,16 +1,20 @@
-//! The reconcile loop: level-triggered, never exits on a host error.
+//! The reconcile loop: level-triggered, never exits on a host error. It
+//! only schedules: what a pass does is [`Reconciler::pass`], what the status
+//! shows is [`Status`]'s methods.
 //!
-//! Triggers: a topology update, the periodic resync, a drift event (the
-//! host monitor saw one of the agent's objects change, or the packet filter
-//! no longer verifies), and retries with exponential backoff after a failed
+//! Triggers: a topology update, the periodic resync, a [`Drift`] (the host
+//! monitor saw one of the agent's objects change, or the packet filter no
+//! longer verifies), and retries with exponential backoff after a failed
 //! pass. Each trigger runs one whole pass; bursts are coalesced.
 
+use crate::host::Drift;
 use crate::reconcile::{Filter, Reconciler};
 use crate::source::SourceUpdate;
-use crate::status::{LastApply, SharedStatus};
+use crate::status::{SharedStatus, Status};
 use capabilities::NotReady;
+use std::fmt;
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
@@ -24,19 +28,19 @@ pub enum Trigger {
     /// Periodic resync.
     Resync,
     /// Something changed behind the agent's back.
-    Drift(String),
+    Drift(Drift),
     /// Retry after a failed pass.
     Retry,
 }
 
-impl Trigger {
-    fn name(&self) -> String {
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Trigger::Start => "start".into(),
-            Trigger::Topology => "topology".into(),
-            Trigger::Resync => "resync".into(),
-            Trigger::Drift(what) => format!("drift: {what}"),
-            Trigger::Retry => "retry".into(),
+            Trigger::Start => f.write_str("start"),
+            Trigger::Topology => f.write_str("topology"),
+            Trigger::Resync => f.write_str("resync"),
+            Trigger::Drift(what) => write!(f, "drift: {what}"),
+            Trigger::Retry => f.write_str("retry"),
         }
     }
 }
@@ -68,64 +72,122 @@ impl Default for RunOptions {
     }
 }
 
+/// What the loop works with.
+pub struct Agent<M> {
+    /// Runs the passes; holds the backend once there is one.
+    pub reconciler: Reconciler,
+    /// Topology updates.
+    pub source: watch::Receiver<SourceUpdate>,
+    /// Probes and chooses a backend; called again every
+    /// [`RunOptions::backend_retry`] while it returns [`NotReady`].
+    pub make_filter: M,
+    /// Drift events from the host monitor.
+    pub drift: mpsc::Receiver<Drift>,
+    /// What `/status` and `/metrics` show.
+    pub status: SharedStatus,
+}
+
+/// When the next pass, resync and backend attempt are due.
+struct Schedule {
+    next: Option<(Trigger, Instant)>,
+    resync_at: Instant,
+    backoff: Duration,
+    backend_due: Instant,
+}
+
+impl Schedule {
+    fn new(opts: &RunOptions) -> Self {
+        let now = Instant::now();
+        Schedule {
+            next: Some((Trigger::Start, now)),
+            resync_at: now + opts.resync,
+            backoff: opts.min_backoff,
+            backend_due: now,
+        }
+    }
+
+    /// Asks for a pass at `at` unless one is already pending.
+    fn request(&mut self, trigger: Trigger, at: Instant) {
+        self.next.get_or_insert((trigger, at));
+    }
+
+    /// When the loop must wake up next.
+    fn wake_at(&self, need_backend: bool) -> Instant {
+        let mut due = self.next.as_ref().map_or(self.resync_at, |(_, at)| *at);
+        due = due.min(self.resync_at);
+        if need_backend {
+            due = due.min(self.backend_due);
+        }
+        due
+    }
+
+    /// The trigger of a pass that is due now, if any (a due resync counts).
+    fn take_due(&mut self, opts: &RunOptions) -> Option<Trigger> {
+        let now = Instant::now();
+        if now >= self.resync_at {
+            self.request(Trigger::Resync, now);
+        }
+        match &self.next {
+            Some((_, at)) if *at <= now => {
+                self.resync_at = now + opts.resync;
+                self.next.take().map(|(t, _)| t)
+            }
+            _ => None,
+        }
+    }
+
+    /// After a pass: reset the backoff, or schedule a retry and double it.
+    fn pass_finished(&mut self, converged: bool, opts: &RunOptions) {
+        if converged {
+            self.backoff = opts.min_backoff;
+        } else {
+            warn!(
+                retry_in_ms = self.backoff.as_millis() as u64,
+                "pass incomplete; retrying"
+            );
+            self.next = Some((Trigger::Retry, Instant::now() + self.backoff));
+            self.backoff = (self.backoff * 2).min(opts.max_backoff);
+        }
+    }
+}
+
+fn with_status<R>(status: &SharedStatus, f: impl FnOnce(&mut Status) -> R) -> R {
+    f(&mut status.write().unwrap_or_else(|p| p.into_inner()))
+}
+
 /// Runs the loop until `shutdown` completes.
-///
-/// `make_filter` probes and chooses a backend; it is called again every
-/// `backend_retry` while it returns [`NotReady`]. `drift` carries events from
-/// the host monitor.
-pub async fn run(
-    opts: RunOptions,
-    mut reconciler: Reconciler,
-    mut source: watch::Receiver<SourceUpdate>,
-    make_filter: impl Fn() -> Result<Filter, NotReady>,
-    mut drift: mpsc::Receiver<String>,
-    status: SharedStatus,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn run<M>(opts: RunOptions, agent: Agent<M>, shutdown: impl Future<Output = ()>)
+where
+    M: Fn() -> Result<Filter, NotReady>,
+{
+    let Agent {
+        mut reconciler,
+        mut source,
+        make_filter,
+        mut drift,
+        status,
+    } = agent;
     tokio::pin!(shutdown);
-    let mut backend_due = Instant::now();
-    let mut next: Option<(Trigger, Instant)> = Some((Trigger::Start, Instant::now()));
-    let mut resync_at = Instant::now() + opts.resync;
-    let mut backoff = opts.min_backoff;
+    let mut schedule = Schedule::new(&opts);
     let mut verify = tokio::time::interval(opts.verify_every);
     verify.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if reconciler.filter().is_none() && Instant::now() >= backend_due {
+        if reconciler.filter().is_none() && Instant::now() >= schedule.backend_due {
             match make_filter() {
                 Ok(f) => {
-                    info!(backend = f.backend.name(), why = %f.constructs.why, degraded = f.constructs.degradations.len(), "packet-filter backend chosen");
-                    for d in &f.constructs.degradations {
-                        warn!(feature = %d.feature, reason = %d.reason, fix = %d.fix, "running without a feature");
-                    }
-                    let mut s = status.write().unwrap_or_else(|p| p.into_inner());
-                    s.backend = f.backend.name().to_string();
-                    s.backend_reason = f.constructs.why.clone();
-                    s.set_features(&f.constructs.features, &f.constructs.degradations);
-                    s.not_ready_reason = None;
-                    drop(s);
+                    log_backend(&f);
+                    with_status(&status, |s| s.backend_chosen(&f));
                     reconciler.set_filter(f);
-                    next.get_or_insert((Trigger::Retry, Instant::now()));
+                    schedule.request(Trigger::Retry, Instant::now());
                 }
                 Err(nr) => {
                     error!(reason = %nr.reason, fix = %nr.fix, "no usable packet filter; not ready, retrying");
-                    let mut s = status.write().unwrap_or_else(|p| p.into_inner());
-                    s.ready = false;
-                    s.backend = "none".into();
-                    s.not_ready_reason = Some(nr.to_string());
-                    backend_due = Instant::now() + opts.backend_retry;
+                    with_status(&status, |s| s.backend_unavailable(&nr));
+                    schedule.backend_due = Instant::now() + opts.backend_retry;
                 }
             }
         }
-        let due = next
-            .as_ref()
-            .map(|(_, at)| *at)
-            .unwrap_or(resync_at)
-            .min(resync_at);
-        let due = if reconciler.filter().is_none() {
-            due.min(backend_due)
-        } else {
-            due
-        };
+        let wake = schedule.wake_at(reconciler.filter().is_none());
         tokio::select! {
             _ = &mut shutdown => {
                 info!("shutting down; the host keeps the last applied state");
@@ -136,98 +198,45 @@ pub async fn run(
                     warn!("topology source ended; keeping the last state");
                     std::future::pending::<()>().await;
                 }
-                next = Some((Trigger::Topology, Instant::now()));
+                schedule.next = Some((Trigger::Topology, Instant::now()));
             }
-            Some(what) = drift.recv() => {
-                next.get_or_insert((Trigger::Drift(what), Instant::now() + Duration::from_millis(10)));
+            Some(d) = drift.recv() => {
+                schedule.request(Trigger::Drift(d), Instant::now() + Duration::from_millis(10));
             }
-            _ = verify.tick() => {
-                if next.is_none() {
-                    match reconciler.verify() {
-                        Ok(true) => {}
-                        Ok(false) => next = Some((Trigger::Drift("packet filter".into()), Instant::now())),
-                        Err(e) => warn!(error = %e, "cannot verify the packet filter"),
-                    }
+            _ = verify.tick(), if schedule.next.is_none() => {
+                match reconciler.verify() {
+                    Ok(true) => {}
+                    Ok(false) => schedule.next = Some((Trigger::Drift(Drift::PacketFilter), Instant::now())),
+                    Err(e) => warn!(error = %crate::error::chain(&e), "cannot verify the packet filter"),
                 }
             }
-            _ = tokio::time::sleep_until(due.into()) => {
-                if Instant::now() >= resync_at && next.is_none() {
-                    next = Some((Trigger::Resync, Instant::now()));
-                }
-            }
+            _ = tokio::time::sleep_until(wake.into()) => {}
         }
-        let Some((trigger, at)) = next.clone() else {
+        let Some(trigger) = schedule.take_due(&opts) else {
             continue;
         };
-        if Instant::now() < at {
-            continue;
-        }
-        next = None;
-        resync_at = Instant::now() + opts.resync;
         let update = source.borrow_and_update().clone();
         let Some(topo) = update.topology.clone() else {
-            let mut s = status.write().unwrap_or_else(|p| p.into_inner());
-            s.config_digest = update.digest.clone();
-            s.ready = false;
-            s.converged = false;
-            s.errors = update.error.iter().cloned().collect();
-            s.counters.topology_errors += u64::from(update.error.is_some());
-            s.not_ready_reason = Some(update.error.unwrap_or_else(|| "no topology yet".into()));
+            with_status(&status, |s| s.no_topology(&update));
             continue;
         };
         let outcome = reconciler.pass(&topo).await;
-        let converged = outcome.converged();
-        if converged {
-            backoff = opts.min_backoff;
-        } else {
-            warn!(errors = ?outcome.errors, retry_in_ms = backoff.as_millis() as u64, "pass incomplete; retrying");
-            next = Some((Trigger::Retry, Instant::now() + backoff));
-            backoff = (backoff * 2).min(opts.max_backoff);
+        if !outcome.converged() {
+            warn!(errors = ?outcome.error_lines(), "pass incomplete");
         }
-        // Publish digest, outcome and role together: a reader never sees the
-        // new digest next to the previous pass's result.
-        let mut s = status.write().unwrap_or_else(|p| p.into_inner());
-        s.config_digest = update.digest.clone();
-        s.errors = update.error.iter().cloned().collect();
-        if update.error.is_some() {
-            s.counters.topology_errors += 1;
+        schedule.pass_finished(outcome.converged(), &opts);
+        let ready = reconciler.filter().is_some();
+        if with_status(&status, |s| {
+            s.pass_done(&update, &topo, &trigger, &outcome, ready)
+        }) {
+            info!(%trigger, "repaired external change");
         }
-        s.role = outcome.role.to_string();
-        s.cluster = topo.cluster.id.clone();
-        s.remote_clusters = topo.remote_clusters.iter().map(|r| r.id.clone()).collect();
-        s.ready = reconciler.filter().is_some();
-        // A refused reload keeps the agent converged on the last good topology,
-        // but the digest shows the refused input.
-        s.converged = converged && update.error.is_none();
-        s.errors.extend(outcome.errors.iter().cloned());
-        s.warnings = outcome.warnings.clone();
-        s.counters.passes += 1;
-        s.counters.observe(outcome.duration.as_secs_f64());
-        if !converged {
-            s.counters.pass_errors += 1;
-        }
-        match outcome.filter {
-            crate::reconcile::FilterUpdate::Replaced => s.counters.filter_replaces += 1,
-            crate::reconcile::FilterUpdate::Sets => s.counters.filter_set_updates += 1,
-            _ => {}
-        }
-        let repaired = matches!(trigger, Trigger::Drift(_))
-            && (outcome.host_changes > 0
-                || outcome.filter == crate::reconcile::FilterUpdate::Replaced);
-        if repaired {
-            s.counters.repairs += 1;
-            info!(trigger = %trigger.name(), "repaired external change");
-        }
-        s.last_apply = Some(LastApply {
-            at_unix_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or(0),
-            duration_ms: outcome.duration.as_secs_f64() * 1e3,
-            ok: converged,
-            trigger: trigger.name(),
-            host_changes: outcome.host_changes,
-            packet_filter: outcome.filter.as_str().to_string(),
-        });
+    }
+}
+
+fn log_backend(f: &Filter) {
+    info!(backend = f.backend.name(), why = %f.constructs.why, degraded = f.constructs.degradations.len(), "packet-filter backend chosen");
+    for d in &f.constructs.degradations {
+        warn!(feature = %d.feature, reason = %d.reason, fix = %d.fix, "running without a feature");
     }
 }

@@ -1,10 +1,17 @@
-//! The agent's status: what `/status` returns and `/metrics` counts.
+//! The agent's status: what `/status` returns and `/metrics` counts. Every
+//! change goes through a method here, so a reader never sees half of one.
 
-use capabilities::{Degradation, Feature, FeatureState};
-use serde::Serialize;
+use crate::metrics::Counters;
+use crate::reconcile::{Filter, FilterUpdate, PassOutcome};
+use crate::run::Trigger;
+use crate::source::SourceUpdate;
+use capabilities::{Degradation, Feature, FeatureState, NotReady};
+use plan::Role;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+use topology::Topology;
 
 /// The outcome of the last pass.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -29,7 +36,8 @@ pub struct Status {
     /// This node.
     pub node: String,
     /// `gateway` or `non-gateway` (`unknown` before the first topology).
-    pub role: String,
+    #[serde(serialize_with = "role_or_unknown")]
+    pub role: Option<Role>,
     /// The packet-filter backend in use (`none` when not ready).
     pub backend: String,
     /// Why this backend was chosen.
@@ -56,51 +64,33 @@ pub struct Status {
     pub warnings: Vec<String>,
     /// The last pass.
     pub last_apply: Option<LastApply>,
-    /// Counters for /metrics.
+    /// Counters and histograms for /metrics.
     #[serde(skip)]
     pub counters: Counters,
 }
 
-/// Monotonic counters and histograms for `/metrics`.
-#[derive(Debug, Clone, Default)]
-pub struct Counters {
-    /// Passes run.
-    pub passes: u64,
-    /// Passes that failed somewhere.
-    pub pass_errors: u64,
-    /// Whole packet-filter replaces.
-    pub filter_replaces: u64,
-    /// Set-only updates.
-    pub filter_set_updates: u64,
-    /// Drift repairs (a pass triggered by an external change that changed something).
-    pub repairs: u64,
-    /// Sum of pass durations in seconds.
-    pub pass_seconds_sum: f64,
-    /// Pass-duration histogram buckets (le seconds -> count).
-    pub pass_buckets: [u64; 8],
-    /// Topology reloads refused by validation.
-    pub topology_errors: u64,
-}
-
-/// Histogram bucket bounds (seconds) for pass durations.
-pub const BUCKETS: [f64; 8] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5];
-
-impl Counters {
-    /// Records one pass duration.
-    pub fn observe(&mut self, seconds: f64) {
-        self.pass_seconds_sum += seconds;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                self.pass_buckets[i] += 1;
-            }
-        }
-    }
+fn role_or_unknown<S: Serializer>(role: &Option<Role>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(role.map_or("unknown", Role::as_str))
 }
 
 /// The status shared between the loop and the HTTP server.
 pub type SharedStatus = Arc<RwLock<Status>>;
 
 impl Status {
+    /// The status of `node` before anything happened: no role, no backend.
+    pub fn new(node: impl Into<String>) -> Status {
+        Status {
+            node: node.into(),
+            backend: "none".into(),
+            ..Default::default()
+        }
+    }
+
+    /// A new [`SharedStatus`] for `node`.
+    pub fn shared(node: impl Into<String>) -> SharedStatus {
+        Arc::new(RwLock::new(Status::new(node)))
+    }
+
     /// Fills `features` and `degradations` from the chosen constructs.
     pub fn set_features(
         &mut self,
@@ -114,114 +104,105 @@ impl Status {
         self.degradations = degradations.to_vec();
     }
 
-    /// The Prometheus text exposition of the status.
-    pub fn metrics(&self) -> String {
-        let mut m = String::new();
+    /// A packet-filter backend was chosen.
+    pub fn backend_chosen(&mut self, f: &Filter) {
+        self.backend = f.backend.name().to_string();
+        self.backend_reason = f.constructs.why.clone();
+        self.set_features(&f.constructs.features, &f.constructs.degradations);
+        self.not_ready_reason = None;
+    }
+
+    /// No packet-filter backend can be had (yet).
+    pub fn backend_unavailable(&mut self, why: &NotReady) {
+        self.ready = false;
+        self.backend = "none".into();
+        self.not_ready_reason = Some(why.to_string());
+    }
+
+    /// The source has no valid topology to act on.
+    pub fn no_topology(&mut self, update: &SourceUpdate) {
+        self.config_digest = update.digest.clone();
+        self.ready = false;
+        self.converged = false;
+        self.errors = update.error.iter().cloned().collect();
+        if update.error.is_some() {
+            self.counters.topology_errors.inc();
+        }
+        self.not_ready_reason = Some(
+            update
+                .error
+                .clone()
+                .unwrap_or_else(|| "no topology yet".into()),
+        );
+    }
+
+    /// A pass ran on `topo` from `update`, because of `trigger`; `ready`
+    /// says whether a backend is in place. Digest, outcome and role are
+    /// published together: a reader never sees the new digest next to the
+    /// previous pass's result. Returns whether the pass repaired an
+    /// external change.
+    pub fn pass_done(
+        &mut self,
+        update: &SourceUpdate,
+        topo: &Topology,
+        trigger: &Trigger,
+        outcome: &PassOutcome,
+        ready: bool,
+    ) -> bool {
+        let converged = outcome.converged();
+        self.config_digest = update.digest.clone();
+        self.errors = update.error.iter().cloned().collect();
+        if update.error.is_some() {
+            self.counters.topology_errors.inc();
+        }
+        self.role = outcome.role;
+        self.cluster = topo.cluster.id.clone();
+        self.remote_clusters = topo.remote_clusters.iter().map(|r| r.id.clone()).collect();
+        self.ready = ready;
+        // A refused reload keeps the agent converged on the last good
+        // topology, but the digest shows the refused input.
+        self.converged = converged && update.error.is_none();
+        self.errors.extend(outcome.error_lines());
+        self.warnings = outcome.warnings.clone();
         let c = &self.counters;
-        let node = &self.node;
-        let _ = writeln!(m, "# HELP routeagent_ready Whether the agent can do its core job.\n# TYPE routeagent_ready gauge");
-        let _ = writeln!(
-            m,
-            "routeagent_ready{{node=\"{node}\"}} {}",
-            u8::from(self.ready)
-        );
-        let _ = writeln!(m, "# HELP routeagent_converged Whether the last pass converged the host.\n# TYPE routeagent_converged gauge");
-        let _ = writeln!(
-            m,
-            "routeagent_converged{{node=\"{node}\"}} {}",
-            u8::from(self.converged)
-        );
-        let _ = writeln!(m, "# HELP routeagent_gateway Whether this node is the active gateway.\n# TYPE routeagent_gateway gauge");
-        let _ = writeln!(
-            m,
-            "routeagent_gateway{{node=\"{node}\"}} {}",
-            u8::from(self.role == "gateway")
-        );
-        let _ = writeln!(m, "# HELP routeagent_backend_info The packet-filter backend in use.\n# TYPE routeagent_backend_info gauge");
-        let _ = writeln!(
-            m,
-            "routeagent_backend_info{{node=\"{node}\",backend=\"{}\"}} 1",
-            self.backend
-        );
-        let _ = writeln!(m, "# HELP routeagent_feature_enabled Whether a feature is in use (0: degraded or unsupported).\n# TYPE routeagent_feature_enabled gauge");
-        for (f, s) in &self.features {
-            let _ = writeln!(
-                m,
-                "routeagent_feature_enabled{{node=\"{node}\",feature=\"{f}\"}} {}",
-                u8::from(s.enabled)
-            );
-        }
-        let _ = writeln!(m, "# HELP routeagent_remote_clusters Remote clusters in the topology.\n# TYPE routeagent_remote_clusters gauge");
-        let _ = writeln!(
-            m,
-            "routeagent_remote_clusters{{node=\"{node}\"}} {}",
-            self.remote_clusters.len()
-        );
-        let _ = writeln!(
-            m,
-            "# HELP routeagent_errors Current errors.\n# TYPE routeagent_errors gauge"
-        );
-        let _ = writeln!(
-            m,
-            "routeagent_errors{{node=\"{node}\"}} {}",
-            self.errors.len()
-        );
-        for (name, help, v) in [
-            ("routeagent_passes_total", "Reconcile passes run.", c.passes),
-            (
-                "routeagent_pass_errors_total",
-                "Reconcile passes that failed.",
-                c.pass_errors,
-            ),
-            (
-                "routeagent_filter_replaces_total",
-                "Atomic packet-filter replaces.",
-                c.filter_replaces,
-            ),
-            (
-                "routeagent_filter_set_updates_total",
-                "Set-element-only packet-filter updates.",
-                c.filter_set_updates,
-            ),
-            (
-                "routeagent_repairs_total",
-                "Passes that repaired external changes.",
-                c.repairs,
-            ),
-            (
-                "routeagent_topology_errors_total",
-                "Topology reloads refused by validation.",
-                c.topology_errors,
-            ),
+        c.passes.inc();
+        c.pass_seconds.observe(outcome.duration.as_secs_f64());
+        for (phase, d) in [
+            ("facts", outcome.phases.facts),
+            ("plan", outcome.phases.plan),
+            ("host", outcome.phases.host),
+            ("filter", outcome.phases.filter),
         ] {
-            let _ = writeln!(
-                m,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{node=\"{node}\"}} {v}"
-            );
+            c.observe_phase(phase, d.as_secs_f64());
         }
-        let _ = writeln!(m, "# HELP routeagent_pass_duration_seconds Duration of reconcile passes.\n# TYPE routeagent_pass_duration_seconds histogram");
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                m,
-                "routeagent_pass_duration_seconds_bucket{{node=\"{node}\",le=\"{b}\"}} {}",
-                c.pass_buckets[i]
-            );
+        if !converged {
+            c.pass_errors.inc();
         }
-        let _ = writeln!(
-            m,
-            "routeagent_pass_duration_seconds_bucket{{node=\"{node}\",le=\"+Inf\"}} {}",
-            c.passes
-        );
-        let _ = writeln!(
-            m,
-            "routeagent_pass_duration_seconds_sum{{node=\"{node}\"}} {}",
-            c.pass_seconds_sum
-        );
-        let _ = writeln!(
-            m,
-            "routeagent_pass_duration_seconds_count{{node=\"{node}\"}} {}",
-            c.passes
-        );
-        m
+        match outcome.filter {
+            FilterUpdate::Replaced => {
+                c.filter_replaces.inc();
+            }
+            FilterUpdate::Sets => {
+                c.filter_set_updates.inc();
+            }
+            FilterUpdate::Unchanged | FilterUpdate::Failed => {}
+        }
+        let repaired = matches!(trigger, Trigger::Drift(_))
+            && (outcome.host_changes > 0 || outcome.filter == FilterUpdate::Replaced);
+        if repaired {
+            c.repairs.inc();
+        }
+        self.last_apply = Some(LastApply {
+            at_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
+            duration_ms: outcome.duration.as_secs_f64() * 1e3,
+            ok: converged,
+            trigger: trigger.to_string(),
+            host_changes: outcome.host_changes,
+            packet_filter: outcome.filter.as_str().to_string(),
+        });
+        repaired
     }
 }

@@ -3,6 +3,7 @@ mod common;
 use agent::reconcile::FilterUpdate;
 use agent::Reconciler;
 use common::*;
+use plan::Role;
 use std::sync::Arc;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -21,7 +22,7 @@ fn first_pass_applies_then_nothing_changes() {
         let topo = topology(&[("cluster-b", "10.245.0.0/16")], "a1");
         let out = r.pass(&topo).await;
         assert!(out.converged(), "{:?}", out.errors);
-        assert_eq!(out.role, "non-gateway");
+        assert_eq!(out.role, Some(Role::NonGateway));
         assert_eq!(out.filter, FilterUpdate::Replaced);
         let dump = fake.0.dump();
         assert!(dump.contains("10.245.0.0/16"), "{dump}");
@@ -72,7 +73,7 @@ fn a_kernel_refusal_keeps_the_previous_ruleset_and_names_the_rule() {
             .pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1"))
             .await;
         assert!(!out.converged());
-        let err = out.errors.join("\n");
+        let err = out.error_lines().join("\n");
         assert!(
             err.contains("maxseg") && err.contains("EOPNOTSUPP"),
             "{err}"
@@ -87,7 +88,7 @@ fn a_kernel_refusal_keeps_the_previous_ruleset_and_names_the_rule() {
             .pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1"))
             .await;
         assert!(out.converged(), "{:?}", out.errors);
-        assert_eq!(out.role, "gateway");
+        assert_eq!(out.role, Some(Role::Gateway));
     });
 }
 
@@ -98,7 +99,7 @@ fn an_unknown_node_is_an_error_not_a_crash() {
         let mut r = Reconciler::new("zz", Arc::new(FakeHost::default()), Some(filter(&fake)));
         let out = r.pass(&topology(&[], "a1")).await;
         assert!(!out.converged());
-        assert!(out.errors[0].contains("zz"), "{:?}", out.errors);
+        assert!(out.error_lines()[0].contains("zz"), "{:?}", out.errors);
     });
 }
 
@@ -111,7 +112,9 @@ fn uninstall_removes_the_table_and_the_host_objects() {
         r.pass(&topology(&[("cluster-b", "10.245.0.0/16")], "a1"))
             .await;
         assert!(!fake.0.dump().is_empty());
-        assert!(r.uninstall().await.is_empty());
+        let backends: Vec<Box<dyn packetfilter::Backend>> = vec![Box::new(fake.clone())];
+        let done = agent::uninstall(host.as_ref(), &backends, &[]).await;
+        assert!(done.errors.is_empty(), "{:?}", done.errors);
         assert_eq!(fake.0.dump(), "");
         assert!(*host.removed.lock().unwrap());
     });

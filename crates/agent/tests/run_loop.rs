@@ -1,9 +1,10 @@
 //! The whole loop: file source, triggers, status, drift repair, not-ready.
 mod common;
 use agent::source::{FileSource, TopologySource};
-use agent::{Reconciler, RunOptions, SharedStatus, Status};
+use agent::{Agent, Reconciler, RunOptions, SharedStatus, Status};
 use capabilities::NotReady;
 use common::*;
+use plan::Role;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -53,17 +54,19 @@ fn file_changes_invalid_reloads_and_drift() {
                 verify_every: Duration::from_millis(50),
                 ..Default::default()
             },
-            reconciler,
-            FileSource::new(&path).start(),
-            move || Ok(filter(&f2)),
-            drift,
-            status.clone(),
+            Agent {
+                reconciler,
+                source: FileSource::new(&path).start(),
+                make_filter: move || Ok(filter(&f2)),
+                drift,
+                status: status.clone(),
+            },
             async move {
                 let _ = stop.await;
             },
         ));
         wait_for(&status, "first convergence", |s| {
-            s.converged && s.role == "gateway"
+            s.converged && s.role == Some(Role::Gateway)
         })
         .await;
         assert_eq!(status.read().unwrap().backend, "fake");
@@ -121,7 +124,7 @@ fn file_changes_invalid_reloads_and_drift() {
         })
         .await;
         assert!(took < Duration::from_secs(1), "repaired in {took:?}");
-        wait_for(&status, "repair counted", |s| s.counters.repairs >= 1).await;
+        wait_for(&status, "repair counted", |s| s.counters.repairs.get() >= 1).await;
         let _ = stop_tx.send(());
         task.await.unwrap();
     });
@@ -143,17 +146,19 @@ fn no_backend_means_not_ready_and_retrying_not_exiting() {
                 backend_retry: Duration::from_millis(50),
                 ..Default::default()
             },
-            Reconciler::new("a1", Arc::new(FakeHost::default()), None),
-            FileSource::new(&path).start(),
-            move || {
-                c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Err(NotReady {
-                    reason: "nftables was requested but is unavailable".into(),
-                    fix: "use --packet-filter auto".into(),
-                })
+            Agent {
+                reconciler: Reconciler::new("a1", Arc::new(FakeHost::default()), None),
+                source: FileSource::new(&path).start(),
+                make_filter: move || {
+                    c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Err(NotReady {
+                        reason: "nftables was requested but is unavailable".into(),
+                        fix: "use --packet-filter auto".into(),
+                    })
+                },
+                drift,
+                status: status.clone(),
             },
-            drift,
-            status.clone(),
             async move {
                 let _ = stop.await;
             },

@@ -5,46 +5,23 @@
 use crate::addresses::{list_addresses, AddrState};
 use crate::error::{Error, Result};
 use crate::links::{list_links, LinkTable};
-use crate::Host;
-use ipnet::IpNet;
-use plan::{HostFacts, Iface};
+use plan::{FactsQuery, HostFacts, Iface};
 use rtnetlink::Handle;
 use std::net::IpAddr;
 
-/// Discovers the facts on a fresh connection (inside a tokio runtime). See
-/// [`discover_with`].
-pub async fn discover(
-    node_ip: IpAddr,
-    cluster_cidrs: &[IpNet],
-    cni_override: Option<&str>,
-    public_ip: Option<IpAddr>,
-) -> Result<HostFacts> {
-    let host = Host::new()?;
-    discover_with(
-        host.handle(),
-        node_ip,
-        cluster_cidrs,
-        cni_override,
-        public_ip,
-    )
-    .await
-}
-
-/// Discovers the facts from one link dump and one address dump
+/// Answers `q` from one link dump and one address dump
 /// (`ip -j link` + `ip -j addr`):
-/// - uplink: the interface holding `node_ip` (`ip -o addr show to NODE_IP`),
+/// - uplink: the interface holding `q.node_ip` (`ip -o addr show to NODE_IP`),
 ///   with its MTU; an error when no interface holds it;
-/// - cni: the interface named `cni_override` if given (its address inside
+/// - cni: the interface named `q.cni_interface` if given (its address inside
 ///   the cluster CIDRs, else its first IPv4 address), otherwise the
-///   lowest-ifindex interface holding an address inside `cluster_cidrs`;
-/// - public: the interface holding `public_ip`, when that is not the uplink.
-pub async fn discover_with(
-    handle: &Handle,
-    node_ip: IpAddr,
-    cluster_cidrs: &[IpNet],
-    cni_override: Option<&str>,
-    public_ip: Option<IpAddr>,
-) -> Result<HostFacts> {
+///   lowest-ifindex interface holding an address inside `q.cluster_cidrs`;
+/// - public: the interface holding `q.public_ip`, when that is not the uplink.
+///
+/// Reached through [`crate::Host::discover`].
+pub(crate) async fn discover(handle: &Handle, q: &FactsQuery) -> Result<HostFacts> {
+    let (node_ip, cluster_cidrs, public_ip) = (q.node_ip, &q.cluster_cidrs, q.public_ip);
+    let cni_override = q.cni_interface.as_deref();
     let links = list_links(handle).await?;
     let mut addrs = list_addresses(handle).await?;
     addrs.sort_by_key(|a| a.index);

@@ -4,9 +4,10 @@
 use crate::error::{Error, Result};
 use crate::links::{ensure_vxlan, is_owned, list_links, remove_link};
 use crate::report::{ConvergeReport, Outcome};
+use crate::snapshot::HostSnapshot;
 use crate::sysctl::{ensure_sysctls, restore, SysctlJournal};
 use crate::{addresses, fdb, routes, rules};
-use plan::HostPlan;
+use plan::{FactsQuery, HostFacts, HostPlan};
 use rtnetlink::Handle;
 
 /// The host's networking, as the agent programs it.
@@ -37,6 +38,17 @@ impl Host {
     /// The rtnetlink handle, for the per-object functions of this crate.
     pub fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// The facts the planner needs, answering `q` (`ip -j link` + `ip -j
+    /// addr`): the one way into discovery.
+    pub async fn discover(&self, q: &FactsQuery) -> Result<HostFacts> {
+        crate::facts::discover(&self.handle, q).await
+    }
+
+    /// [`crate::snapshot::snapshot_with`] on this host's connection.
+    pub async fn snapshot(&self, sysctl_keys: &[&str]) -> Result<HostSnapshot> {
+        crate::snapshot::snapshot_with(&self.handle, sysctl_keys).await
     }
 
     /// Original values of the sysctls changed so far (persist it).

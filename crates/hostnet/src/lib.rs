@@ -8,15 +8,17 @@
 //!
 //! # Layout
 //! - [`Host`] (`host.rs`): the rtnetlink connection and sysctl journal;
+//!   [`Host::discover`] learns the facts the planner needs,
 //!   [`Host::converge`] applies a plan idempotently, [`Host::remove_all`]
-//!   removes everything owned.
+//!   removes everything owned, [`Host::snapshot`] pictures the namespace.
 //! - [`links`], [`addresses`], [`fdb`], [`routes`], [`rules`]: one folder per
 //!   kernel object, one file per verb (`list`, `add`/`append`/`replace`,
 //!   `del`, `set`, `ensure`); each function names the `ip`/`bridge` command
 //!   it equals.
 //! - [`sysctl`]: `sysctl -n`/`-w` through /proc/sys and the
 //!   [`SysctlJournal`] of original values.
-//! - [`facts`]: uplink / CNI / public interface discovery for the planner.
+//! - `facts.rs`: uplink / CNI / public interface discovery for the planner
+//!   ([`Host::discover`] answers a [`plan::FactsQuery`]).
 //! - [`monitor`]: `ip monitor`, filtered to the agent's objects, for quick
 //!   repair of external changes.
 //! - [`mod@snapshot`]: a comparable picture of the namespace and its diff.
@@ -27,7 +29,7 @@
 
 pub mod addresses;
 mod error;
-pub mod facts;
+mod facts;
 pub mod fdb;
 mod host;
 pub mod links;
@@ -40,34 +42,8 @@ pub mod snapshot;
 pub mod sysctl;
 
 pub use error::{Error, Result};
-pub use facts::discover;
 pub use host::Host;
 pub use monitor::{watch, Event, Monitor};
 pub use report::{Changes, ConvergeReport, Outcome};
 pub use snapshot::{diff, snapshot, HostSnapshot};
 pub use sysctl::{ensure_sysctls, restore, SysctlJournal};
-
-impl Host {
-    /// [`facts::discover_with`] on this host's connection.
-    pub async fn discover(
-        &self,
-        node_ip: std::net::IpAddr,
-        cluster_cidrs: &[ipnet::IpNet],
-        cni_override: Option<&str>,
-        public_ip: Option<std::net::IpAddr>,
-    ) -> Result<plan::HostFacts> {
-        facts::discover_with(
-            self.handle(),
-            node_ip,
-            cluster_cidrs,
-            cni_override,
-            public_ip,
-        )
-        .await
-    }
-
-    /// [`snapshot::snapshot_with`] on this host's connection.
-    pub async fn snapshot(&self, sysctl_keys: &[&str]) -> Result<HostSnapshot> {
-        snapshot::snapshot_with(self.handle(), sysctl_keys).await
-    }
-}

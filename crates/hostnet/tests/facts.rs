@@ -3,8 +3,25 @@
 
 mod common;
 use common::*;
-use hostnet::{facts, Error, Host};
-use plan::Iface;
+use hostnet::{Error, Host};
+use plan::{FactsQuery, Iface, Role};
+
+/// The query `Host::discover` answers, as `FactsQuery::new` builds it from a topology.
+fn query(
+    node_ip: &str,
+    cidrs: &[ipnet::IpNet],
+    cni: Option<&str>,
+    public: Option<&str>,
+) -> FactsQuery {
+    FactsQuery {
+        node: "n".into(),
+        role: Role::Gateway,
+        node_ip: ip(node_ip),
+        cluster_cidrs: cidrs.to_vec(),
+        cni_interface: cni.map(str::to_string),
+        public_ip: public.map(ip),
+    }
+}
 
 #[test]
 fn uplink_cni_and_public_interfaces_are_found() {
@@ -17,18 +34,20 @@ fn uplink_cni_and_public_interfaces_are_found() {
     let cidrs = [net("10.244.0.0/16")];
     let (f, same, overridden, missing) = block(&ns, || async {
         let h = Host::new().unwrap();
-        let f = facts::discover(ip("10.1.0.2"), &cidrs, None, Some(ip("172.16.0.2")))
+        let f = Host::new()
+            .unwrap()
+            .discover(&query("10.1.0.2", &cidrs, None, Some("172.16.0.2")))
             .await
             .unwrap();
         let same = h
-            .discover(ip("10.1.0.2"), &cidrs, None, Some(ip("10.1.0.2")))
+            .discover(&query("10.1.0.2", &cidrs, None, Some("10.1.0.2")))
             .await
             .unwrap();
         let overridden = h
-            .discover(ip("10.1.0.2"), &[], Some("pub0"), None)
+            .discover(&query("10.1.0.2", &[], Some("pub0"), None))
             .await
             .unwrap();
-        let missing = h.discover(ip("10.9.9.9"), &cidrs, None, None).await;
+        let missing = h.discover(&query("10.9.9.9", &cidrs, None, None)).await;
         (f, same, overridden, missing)
     });
     // Independent truth from `ip -j link` / `ip -j addr`.

@@ -30,7 +30,7 @@ pub(crate) struct Ctx<'a> {
     pub constructs: &'a Constructs,
     /// The active gateway, if any.
     pub gateway: Option<&'a Endpoint>,
-    /// Whether this node is the active gateway.
+    /// Whether this node is the active gateway ([`crate::Role::of`]).
     pub is_gateway: bool,
     /// Every node, sorted by name.
     pub nodes: Vec<&'a Node>,
@@ -75,7 +75,7 @@ impl<'a> Ctx<'a> {
             facts: input.facts,
             constructs: input.constructs,
             gateway,
-            is_gateway: gateway.is_some_and(|g| g.hostname == node.name),
+            is_gateway: crate::Role::of(topo, &node.name) == crate::Role::Gateway,
             nodes,
             remotes,
             cni_name,

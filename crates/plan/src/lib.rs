@@ -7,6 +7,8 @@
 //! - [`host`]: the host objects a plan holds ([`Link`], [`Address`],
 //!   [`FdbEntry`], [`Route`], [`RoutingRule`], [`Sysctl`]) and what the agent
 //!   owns ([`host::ownership`]). Pure data; `hostnet` programs them.
+//! - [`query`]: [`FactsQuery`] (which node, which [`Role`], which
+//!   interfaces to look for), worked out once from topology + node.
 //! - [`input`]: [`PlanInput`] and the normalised view of it every step
 //!   reads (sorted nodes, clusters and CIDRs; CNI interface and address).
 //! - [`tunnel`]: the 240.b.c.d / 241.b.c.d tunnel addresses derived from
@@ -31,6 +33,7 @@ pub mod filter;
 pub mod host;
 pub mod input;
 pub mod links;
+pub mod query;
 pub mod routes;
 pub mod sysctls;
 pub mod tunnel;
@@ -42,6 +45,7 @@ pub use host::{
     Vxlan,
 };
 pub use input::PlanInput;
+pub use query::{FactsQuery, Role};
 
 use cable::Cable;
 

@@ -1,12 +1,13 @@
 //! One function per subcommand. Each returns the process exit code.
 
 use crate::cli::*;
-use crate::hostops::HostnetOps;
+use crate::host::HostnetOps;
 use agent::host::HostOps;
 use agent::source::{FileSource, TopologySource};
-use agent::{Reconciler, RunOptions, Status};
+use agent::{Agent, Reconciler, RunOptions, Status};
 use anyhow::{bail, Context, Result};
-use std::sync::{Arc, RwLock};
+use packetfilter::Backend;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs `cmd`; returns the exit code.
@@ -43,13 +44,9 @@ async fn shutdown_signal() {
 
 /// `routeagent run`.
 async fn run(a: RunArgs) -> Result<i32> {
-    let host = Arc::new(
-        HostnetOps::new(&a.state_dir)
-            .await
-            .context("cannot open rtnetlink")?,
-    );
+    let host = Arc::new(HostnetOps::new(&a.state_dir).await?);
     if a.uninstall {
-        let code = uninstall_with(host, &a.state_dir).await?;
+        let code = uninstall_with(host.as_ref(), &a.state_dir).await;
         if a.source == SourceKind::Kubernetes {
             crate::kube::Kube::connect(&a.node)
                 .await?
@@ -58,12 +55,7 @@ async fn run(a: RunArgs) -> Result<i32> {
         }
         return Ok(code);
     }
-    let status = Arc::new(RwLock::new(Status {
-        node: a.node.clone(),
-        role: "unknown".into(),
-        backend: "none".into(),
-        ..Default::default()
-    }));
+    let status = Status::shared(a.node.clone());
     let (source, extra, kube) = match a.source {
         SourceKind::File => {
             let path = a
@@ -97,29 +89,21 @@ async fn run(a: RunArgs) -> Result<i32> {
         resync: Duration::from_secs(resync.max(1)),
         ..Default::default()
     };
-    let drift = host.monitor();
-    let reconciler = Reconciler::new(a.node.clone(), host.clone() as Arc<dyn HostOps>, None);
     let filter_args = a.filter.clone();
-    agent::run(
-        opts,
-        reconciler,
+    let agent = Agent {
+        reconciler: Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, None),
         source,
-        move || crate::filter::make(&filter_args),
-        drift,
+        make_filter: move || crate::filter::make(&filter_args),
+        drift: crate::host::monitor::start(),
         status,
-        shutdown_signal(),
-    )
-    .await;
+    };
+    agent::run(opts, agent, shutdown_signal()).await;
     Ok(0)
 }
 
 /// `routeagent apply --once`.
 async fn apply(a: ApplyArgs) -> Result<i32> {
-    let host = Arc::new(
-        HostnetOps::new(&a.state_dir)
-            .await
-            .context("cannot open rtnetlink")?,
-    );
+    let host = Arc::new(HostnetOps::new(&a.state_dir).await?);
     let topo = topology::Topology::load(&a.config)
         .with_context(|| format!("topology {}", a.config.display()))?;
     let filter = crate::filter::make(&a.filter).map_err(|nr| anyhow::anyhow!("{nr}"))?;
@@ -127,7 +111,7 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
     let out = r.pass(&topo).await;
     println!(
         "role: {}; host changes: {}; packet filter: {}; {:.1} ms",
-        out.role,
+        out.role.map_or("unknown", plan::Role::as_str),
         out.host_changes,
         out.filter.as_str(),
         out.duration.as_secs_f64() * 1e3
@@ -135,7 +119,7 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
     for w in &out.warnings {
         println!("warning: {w}");
     }
-    for e in &out.errors {
+    for e in out.error_lines() {
         eprintln!("error: {e}");
     }
     Ok(if out.converged() { 0 } else { 1 })
@@ -143,49 +127,40 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
 
 /// `routeagent uninstall`.
 async fn uninstall(a: UninstallArgs) -> Result<i32> {
-    let host = Arc::new(
-        HostnetOps::new(&a.state_dir)
-            .await
-            .context("cannot open rtnetlink")?,
-    );
-    uninstall_with(host, &a.state_dir).await
+    let host = HostnetOps::new(&a.state_dir).await?;
+    Ok(uninstall_with(&host, &a.state_dir).await)
 }
 
-async fn uninstall_with(host: Arc<HostnetOps>, state_dir: &std::path::Path) -> Result<i32> {
-    let mut errors = vec![];
-    // Whatever backend any version used: remove from nftables and both iptables variants.
-    let owned = agent::reconcile::owned();
+/// Removes everything the agent owns, whatever backend any version used:
+/// nftables (an error when it fails) and both iptables variants (best
+/// effort: a variant may not exist here). Prints what it did; the exit code.
+async fn uninstall_with(host: &HostnetOps, state_dir: &std::path::Path) -> i32 {
+    let mut required: Vec<Box<dyn Backend>> = vec![];
     match packetfilter_nftables::Nftables::new() {
-        Ok(b) => {
-            if let Err(e) = packetfilter::Backend::remove(&b, &owned) {
-                errors.push(format!("nftables: {e}"));
-            }
+        Ok(b) => required.push(Box::new(b)),
+        Err(e) => {
+            tracing::debug!(error = %agent::error::chain(&e), "nftables unavailable; nothing to remove there")
         }
-        Err(e) => tracing::debug!(error = %e, "nftables unavailable; nothing to remove there"),
     }
-    for v in [
+    let best_effort: Vec<Box<dyn Backend>> = [
         capabilities::IptablesVariant::Nft,
         capabilities::IptablesVariant::Legacy,
-    ] {
-        let b = packetfilter_iptables::Iptables::new(v, true);
-        if let Err(e) = packetfilter::Backend::remove(&b, &owned) {
-            tracing::debug!(variant = ?v, error = %e, "iptables removal skipped");
-        }
-    }
-    if let Err(e) = host.remove_all().await {
-        errors.push(format!("host: {e}"));
-    }
-    if errors.is_empty() {
+    ]
+    .into_iter()
+    .map(|v| Box::new(packetfilter_iptables::Iptables::new(v, true)) as Box<dyn Backend>)
+    .collect();
+    let done = agent::uninstall(host, &required, &best_effort).await;
+    if done.errors.is_empty() {
         println!(
             "uninstalled: packet filter, links, routes, rules removed; sysctls restored from {}",
             state_dir.display()
         );
-        Ok(0)
+        0
     } else {
-        for e in &errors {
-            eprintln!("error: {e}");
+        for e in &done.errors {
+            eprintln!("error: {}", agent::error::chain(e));
         }
-        Ok(1)
+        1
     }
 }
 
@@ -194,33 +169,26 @@ async fn uninstall_with(host: Arc<HostnetOps>, state_dir: &std::path::Path) -> R
 async fn plan(a: PlanArgs) -> Result<i32> {
     let topo = topology::Topology::load(&a.config)
         .with_context(|| format!("topology {}", a.config.display()))?;
-    let node = topo.node(&a.node)?.clone();
+    let query = plan::FactsQuery::new(&topo, &a.node)?;
     let mut caps = capabilities::Capabilities::full();
     for f in &a.filter.assume_missing {
         caps.assume_missing(*f);
     }
     let constructs = capabilities::choose(&caps, a.filter.packet_filter)
         .map_err(|nr| anyhow::anyhow!("{nr}"))?;
-    let public = topo
-        .active_gateway()
-        .filter(|g| g.hostname == a.node)
-        .and_then(|g| g.public_ip);
-    let facts = match hostnet::facts::discover(
-        node.ip,
-        &topo.cluster.cluster_cidrs,
-        topo.tunables.cni_interface.as_deref(),
-        public,
-    )
-    .await
-    {
+    let discovered = match hostnet::Host::new() {
+        Ok(h) => h.discover(&query).await,
+        Err(e) => Err(e),
+    };
+    let facts = match discovered {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("note: interfaces not discovered ({e}); assuming uplink eth0 (MTU 1500) holding the node IP and no CNI interface");
+            eprintln!("note: interfaces not discovered ({}); assuming uplink eth0 (MTU 1500) holding the node IP and no CNI interface", agent::error::chain(&e));
             plan::HostFacts {
                 uplink: plan::Iface {
                     name: "eth0".into(),
                     mtu: 1500,
-                    addr: node.ip,
+                    addr: query.node_ip,
                 },
                 cni: None,
                 public: None,
@@ -240,11 +208,7 @@ async fn plan(a: PlanArgs) -> Result<i32> {
     println!(
         "# node {} ({}), backend {} ({} layout)",
         a.node,
-        if topo.is_gateway(&a.node) {
-            "gateway"
-        } else {
-            "non-gateway"
-        },
+        query.role,
         constructs.backend,
         format!("{:?}", constructs.layout).to_lowercase()
     );
@@ -276,10 +240,19 @@ fn doctor(a: DoctorArgs) -> Result<i32> {
     Ok(report.exit_code())
 }
 
-/// `routeagent lab`.
+/// `routeagent lab ...`: the lab crate does the work and the printing.
 fn lab(a: LabArgs) -> Result<i32> {
-    let exe = std::env::current_exe().context("cannot find the routeagent binary")?;
-    crate::hostops::lab(a, exe)
+    let mut config = lab::LabConfig::new(&a.prefix);
+    config.clusters = a.clusters;
+    config.nodes = a.nodes;
+    config.agent_binary = std::env::current_exe().context("cannot find the routeagent binary")?;
+    let action = match a.action {
+        LabAction::Up => lab::cli::Action::Up,
+        LabAction::Down => lab::cli::Action::Down,
+        LabAction::Status => lab::cli::Action::Status,
+        LabAction::Demo => lab::cli::Action::Demo,
+    };
+    Ok(lab::cli::run(action, config, a.json)?)
 }
 
 /// `routeagent bench`.

@@ -2,7 +2,7 @@
 //! topology source, the health checker's figures in `/metrics`, and the
 //! node's RouteAgent status written periodically.
 
-use agent::http::ExtraMetrics;
+use agent::metrics::ExtraMetrics;
 use agent::source::SourceUpdate;
 use agent::SharedStatus;
 use anyhow::{Context, Result};
@@ -36,8 +36,7 @@ impl Kube {
         let (rx, _task) = kube_source::start(client.clone(), cfg.clone());
         let health = HealthChecker::new(cfg.health_check.clone());
         health.spawn(rx.clone(), cfg.node_name.clone());
-        let h = health.clone();
-        let metrics: ExtraMetrics = Arc::new(move || h.metrics());
+        let metrics: ExtraMetrics = Arc::new(health.clone());
         Ok(Kube {
             updates: map(rx),
             metrics,

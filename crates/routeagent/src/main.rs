@@ -3,14 +3,15 @@
 //! # Layout
 //! - [`cli`]: clap definitions (flags and their environment variables).
 //! - [`filter`]: probe -> choose -> construct the packet-filter backend.
-//! - [`hostops`]: the agent's `HostOps` over `hostnet`.
+//! - [`host`]: the agent's `HostOps` over `hostnet`, the sysctl journal
+//!   file, the netlink monitor as drift events.
 //! - [`kube`]: the Kubernetes source, health checks and RouteAgent status.
 //! - [`commands`]: one function per subcommand.
 
 mod cli;
 mod commands;
 mod filter;
-mod hostops;
+mod host;
 mod kube;
 
 use clap::Parser;

@@ -1,12 +1,12 @@
 //! Test doubles: a fake host and a topology.
 #![allow(dead_code, missing_docs)]
 
+use agent::error::BoxError;
 use agent::host::{BoxFuture, HostOps, HostReport};
 use agent::reconcile::Filter;
 use capabilities::{choose, Capabilities, PacketFilterRequest};
 use packetfilter::Fake;
-use plan::{HostFacts, HostPlan, Iface};
-use std::net::IpAddr;
+use plan::{FactsQuery, HostFacts, HostPlan, Iface};
 use std::sync::{Arc, Mutex};
 
 /// Remembers the last plan it was asked to converge.
@@ -17,13 +17,8 @@ pub struct FakeHost {
 }
 
 impl HostOps for FakeHost {
-    fn facts<'a>(
-        &'a self,
-        node_ip: IpAddr,
-        _c: &'a [ipnet::IpNet],
-        _o: Option<&'a str>,
-        _p: Option<IpAddr>,
-    ) -> BoxFuture<'a, Result<HostFacts, String>> {
+    fn facts<'a>(&'a self, q: &'a FactsQuery) -> BoxFuture<'a, Result<HostFacts, BoxError>> {
+        let node_ip = q.node_ip;
         Box::pin(async move {
             Ok(HostFacts {
                 uplink: Iface {
@@ -51,10 +46,10 @@ impl HostOps for FakeHost {
             }
         })
     }
-    fn remove_all(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn remove_all(&self) -> BoxFuture<'_, HostReport> {
         Box::pin(async move {
             *self.removed.lock().unwrap() = true;
-            Ok(())
+            HostReport::default()
         })
     }
 }

@@ -5,15 +5,16 @@
 //! ([`HealthChecker::results`]) and `/metrics` ([`HealthChecker::metrics`]).
 //!
 //! - [`icmp`]: the ICMP echo socket.
+//! - `metrics.rs`: the results as a `prometheus-client` collector.
 
 pub mod icmp;
+mod metrics;
 
 use crate::config::HealthCheckConfig;
 use crate::crd::{go_duration, ConnectionStatus, EndpointSpec, LatencyRttSpec};
 use crate::source::SourceState;
 use crate::status::RemoteHealth;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -65,14 +66,6 @@ impl Stats {
         })
     }
 }
-
-/// A metric family: name, type, help, value of one entry (None: no sample).
-type Family = (
-    &'static str,
-    &'static str,
-    &'static str,
-    fn(&Entry) -> Option<f64>,
-);
 
 /// One remote endpoint being checked.
 #[derive(Debug, Clone)]
@@ -238,40 +231,14 @@ impl HealthChecker {
             .collect()
     }
 
-    /// Prometheus text exposition of the results (to append to `/metrics`).
+    /// The OpenMetrics text of the results alone (the agent's `/metrics`
+    /// collects them through [`prometheus_client::collector::Collector`]).
     pub fn metrics(&self) -> String {
-        let g = self.lock();
+        let mut r = prometheus_client::registry::Registry::default();
+        r.register_collector(Box::new(self.clone()));
         let mut out = String::new();
-        let esc = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n")
-        };
-        let families: [Family; 5] = [
-            ("routeagent_remote_endpoint_up", "gauge", "1 if the remote gateway's health-check IP answers pings, 0 if it failed, absent before a verdict.",
-                |e| match e.status { ConnectionStatus::Connected => Some(1.0), ConnectionStatus::Error => Some(0.0), _ => None }),
-            ("routeagent_remote_endpoint_rtt_seconds", "gauge", "Last health-check round-trip time.",
-                |e| (e.stats.count > 0).then(|| e.stats.last as f64 / 1e9)),
-            ("routeagent_remote_endpoint_pings_sent_total", "counter", "Health-check echo requests sent.", |e| Some(e.sent as f64)),
-            ("routeagent_remote_endpoint_pings_received_total", "counter", "Health-check echo replies received.", |e| Some(e.received as f64)),
-            ("routeagent_remote_endpoint_lost_in_row", "gauge", "Consecutive health-check pings lost.", |e| Some(f64::from(e.lost_in_row))),
-        ];
-        for (name, ty, help, value) in families {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {ty}");
-            for (cluster, e) in g
-                .entries
-                .iter()
-                .filter(|(_, e)| e.status != ConnectionStatus::None)
-            {
-                if let (Some(ip), Some(v)) = (e.ip, value(e)) {
-                    let _ = writeln!(
-                        out,
-                        "{name}{{cluster=\"{}\",ip=\"{ip}\"}} {v}",
-                        esc(cluster)
-                    );
-                }
-            }
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &r);
         out
     }
 }

@@ -1,0 +1,89 @@
+//! `hostnet`'s netlink monitor (`ip monitor`, filtered to the agent's
+//! objects) as the loop's typed [`Drift`] events.
+
+use agent::host::{Drift, HostObject};
+use hostnet::Event;
+use tokio::sync::mpsc;
+
+/// Starts the monitor in the current namespace; events arrive on the
+/// receiver. Without a monitor the agent relies on its periodic resync.
+pub fn start() -> mpsc::Receiver<Drift> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut m = match hostnet::watch().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %agent::error::chain(&e), "no netlink monitor; relying on the periodic resync");
+                return;
+            }
+        };
+        while let Some(ev) = m.recv().await {
+            if tx.send(drift(ev)).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The drift an event means, described as `ip monitor` would.
+pub fn drift(ev: Event) -> Drift {
+    let host = |object, detail: String| Drift::Host { object, detail };
+    match ev {
+        Event::LinkDeleted { name } => host(HostObject::Link, format!("Deleted {name}")),
+        Event::LinkChanged { name, up, mtu } => host(
+            HostObject::Link,
+            format!("{name} {} mtu {mtu}", if up { "UP" } else { "DOWN" }),
+        ),
+        Event::AddressDeleted { dev, addr } => {
+            host(HostObject::Address, format!("Deleted {addr} dev {dev}"))
+        }
+        Event::RouteDeleted { dst, table } => {
+            host(HostObject::Route, format!("Deleted {dst} table {table}"))
+        }
+        Event::RouteReplaced {
+            dst,
+            table,
+            protocol,
+        } => host(
+            HostObject::Route,
+            format!("{dst} table {table} replaced by proto {protocol}"),
+        ),
+        Event::RuleDeleted { pref, table } => host(
+            HostObject::Rule,
+            match pref {
+                Some(p) => format!("Deleted pref {p} lookup {table}"),
+                None => format!("Deleted lookup {table}"),
+            },
+        ),
+        Event::FdbChanged { dev, dst, deleted } => host(
+            HostObject::Fdb,
+            format!(
+                "{}00:00:00:00:00:00 dev {dev}{}",
+                if deleted { "Deleted " } else { "" },
+                dst.map(|d| format!(" dst {d}")).unwrap_or_default()
+            ),
+        ),
+        Event::Resync => Drift::HostResync,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_become_typed_drift() {
+        assert_eq!(
+            drift(Event::RuleDeleted {
+                pref: Some(150),
+                table: 150
+            }),
+            Drift::Host {
+                object: HostObject::Rule,
+                detail: "Deleted pref 150 lookup 150".into()
+            }
+        );
+        assert_eq!(drift(Event::Resync), Drift::HostResync);
+    }
+}
