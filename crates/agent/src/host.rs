@@ -19,6 +19,17 @@ pub struct HostReport {
     pub errors: Vec<BoxError>,
 }
 
+/// How much of the host a converge looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Read everything back and repair any difference: the first pass,
+    /// resyncs, drift, retries.
+    Full,
+    /// Send only what changed since the last converge the host completed
+    /// (a topology change); an implementation may fall back to `Full`.
+    Changes,
+}
+
 /// Host networking as the reconcile loop needs it.
 pub trait HostOps: Send + Sync {
     /// Answers `query` from the host (`ip -j link` + `ip -j addr`).
@@ -26,7 +37,7 @@ pub trait HostOps: Send + Sync {
     /// Converges links, addresses, FDB, routes, rules and sysctls to `plan`
     /// (not the packet filter). Idempotent; per-object errors are reported,
     /// not fatal.
-    fn converge<'a>(&'a self, plan: &'a HostPlan) -> BoxFuture<'a, HostReport>;
+    fn converge<'a>(&'a self, plan: &'a HostPlan, scope: Scope) -> BoxFuture<'a, HostReport>;
     /// Removes everything the agent owns and restores changed sysctls;
     /// per-object errors are in the report.
     fn remove_all(&self) -> BoxFuture<'_, HostReport>;

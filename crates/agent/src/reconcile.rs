@@ -2,7 +2,7 @@
 //! current topology and converge the host to it.
 
 use crate::error::Error;
-use crate::host::HostOps;
+use crate::host::{HostOps, Scope};
 use capabilities::Constructs;
 use packetfilter::{Backend, Owned};
 use plan::{FactsQuery, Role};
@@ -163,12 +163,17 @@ impl Reconciler {
         }
     }
 
-    /// One pass for `topo`.
-    #[tracing::instrument(skip_all, fields(node = %self.node))]
+    /// One full pass for `topo` (everything read back and compared).
     pub async fn pass(&mut self, topo: &Topology) -> PassOutcome {
+        self.pass_scoped(topo, Scope::Full).await
+    }
+
+    /// One pass for `topo`, converging the host in `scope`.
+    #[tracing::instrument(skip_all, fields(node = %self.node, ?scope))]
+    pub async fn pass_scoped(&mut self, topo: &Topology, scope: Scope) -> PassOutcome {
         let start = Instant::now();
         let mut out = PassOutcome::new();
-        if let Err(e) = self.pass_steps(topo, start, &mut out).await {
+        if let Err(e) = self.pass_steps(topo, scope, start, &mut out).await {
             out.errors.push(e);
         }
         out.duration = start.elapsed();
@@ -191,6 +196,7 @@ impl Reconciler {
     async fn pass_steps(
         &mut self,
         topo: &Topology,
+        scope: Scope,
         start: Instant,
         out: &mut PassOutcome,
     ) -> Result<(), Error> {
@@ -212,7 +218,7 @@ impl Reconciler {
         out.warnings = host_plan.warnings.clone();
         out.phases.plan = start.elapsed() - out.phases.facts;
         let t = Instant::now();
-        let report = self.host.converge(&host_plan).await;
+        let report = self.host.converge(&host_plan, scope).await;
         out.phases.host = t.elapsed();
         out.host_changes = report.changes;
         out.errors

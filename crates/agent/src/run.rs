@@ -7,7 +7,7 @@
 //! longer verifies), and retries with exponential backoff after a failed
 //! pass. Each trigger runs one whole pass; bursts are coalesced.
 
-use crate::host::Drift;
+use crate::host::{Drift, Scope};
 use crate::reconcile::{Filter, Reconciler};
 use crate::source::SourceUpdate;
 use crate::status::{SharedStatus, Status};
@@ -220,7 +220,13 @@ where
             with_status(&status, |s| s.no_topology(&update));
             continue;
         };
-        let outcome = reconciler.pass(&topo).await;
+        // A topology change sends only what changed; every other trigger
+        // reads the host back in full.
+        let scope = match trigger {
+            Trigger::Topology => Scope::Changes,
+            _ => Scope::Full,
+        };
+        let outcome = reconciler.pass_scoped(&topo, scope).await;
         if !outcome.converged() {
             warn!(errors = ?outcome.error_lines(), "pass incomplete");
         }

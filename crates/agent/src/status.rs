@@ -28,6 +28,21 @@ pub struct LastApply {
     pub host_changes: usize,
     /// How the packet filter was updated: `replace`, `sets`, `unchanged`, `failed`.
     pub packet_filter: String,
+    /// Where the pass spent its time.
+    pub phases: PhasesMs,
+}
+
+/// A pass's phases in milliseconds, as `/status` shows them.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PhasesMs {
+    /// Learning the host's interfaces.
+    pub facts: f64,
+    /// Planning.
+    pub plan: f64,
+    /// Converging host objects.
+    pub host: f64,
+    /// Bringing the packet filter to the plan.
+    pub filter: f64,
 }
 
 /// Everything `/status` shows.
@@ -67,6 +82,10 @@ pub struct Status {
     /// Counters and histograms for /metrics.
     #[serde(skip)]
     pub counters: Counters,
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 fn role_or_unknown<S: Serializer>(role: &Option<Role>, s: S) -> Result<S::Ok, S::Error> {
@@ -197,11 +216,17 @@ impl Status {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis())
                 .unwrap_or(0),
-            duration_ms: outcome.duration.as_secs_f64() * 1e3,
+            duration_ms: ms(outcome.duration),
             ok: converged,
             trigger: trigger.to_string(),
             host_changes: outcome.host_changes,
             packet_filter: outcome.filter.as_str().to_string(),
+            phases: PhasesMs {
+                facts: ms(outcome.phases.facts),
+                plan: ms(outcome.phases.plan),
+                host: ms(outcome.phases.host),
+                filter: ms(outcome.phases.filter),
+            },
         });
         repaired
     }

@@ -15,6 +15,9 @@ use rtnetlink::Handle;
 pub struct Host {
     handle: Handle,
     journal: SysctlJournal,
+    /// The plan the kernel is known to hold: the last one a converge
+    /// brought the host to without an error.
+    last: Option<HostPlan>,
 }
 
 impl Host {
@@ -32,7 +35,11 @@ impl Host {
         let (conn, handle, _) =
             rtnetlink::new_connection().map_err(|cause| Error::Socket { cause })?;
         rt.spawn(conn);
-        Ok(Host { handle, journal })
+        Ok(Host {
+            handle,
+            journal,
+            last: None,
+        })
     }
 
     /// The rtnetlink handle, for the per-object functions of this crate.
@@ -63,6 +70,57 @@ impl Host {
     /// not stop the others: its error is in the report. `Err` only when the
     /// links cannot even be listed (no usable netlink connection).
     pub async fn converge(&mut self, plan: &HostPlan) -> Result<ConvergeReport> {
+        self.last = None;
+        let report = self.converge_all(plan).await?;
+        if report.errors.is_empty() {
+            self.last = Some(plan.clone());
+        }
+        Ok(report)
+    }
+
+    /// Like [`Host::converge`], but trusting that the kernel still holds
+    /// the plan of the last successful converge: when only routes and FDB
+    /// entries differ from it, sends just those (no dumps); otherwise, or
+    /// when any of those requests fails, does a full [`Host::converge`]. What a
+    /// topology change costs; drift is the monitor's and the periodic full
+    /// converge's job.
+    pub async fn converge_changes(&mut self, plan: &HostPlan) -> Result<ConvergeReport> {
+        let Some(last) = self.last.take() else {
+            return self.converge(plan).await;
+        };
+        let only_routes_and_fdb = HostPlan {
+            routes: plan.routes.clone(),
+            fdb: plan.fdb.clone(),
+            ruleset: plan.ruleset.clone(),
+            warnings: plan.warnings.clone(),
+            ..last.clone()
+        } == *plan;
+        if !only_routes_and_fdb {
+            return self.converge(plan).await;
+        }
+        let links = list_links(&self.handle).await?;
+        let mut report = ConvergeReport::default();
+        for r in routes::apply_route_delta(&self.handle, &last.routes, &plan.routes, &links).await {
+            report.note(|r| &mut r.routes, r);
+        }
+        for r in fdb::apply_fdb_delta(&self.handle, &last.fdb, &plan.fdb, &links).await {
+            report.note(|r| &mut r.fdb, r);
+        }
+        if !report.errors.is_empty() {
+            tracing::info!(
+                errors = report.errors.len(),
+                "route or FDB delta incomplete; converging in full"
+            );
+            return self.converge(plan).await;
+        }
+        if !report.is_noop() {
+            tracing::info!(%report, "host converged (changes only)");
+        }
+        self.last = Some(plan.clone());
+        Ok(report)
+    }
+
+    async fn converge_all(&mut self, plan: &HostPlan) -> Result<ConvergeReport> {
         let h = &self.handle;
         let mut report = ConvergeReport::default();
         let before = list_links(h).await?;
@@ -117,6 +175,7 @@ impl Host {
     /// all proto 166; ip rule del pref P lookup T ...; sysctl -w KEY=ORIG`.
     /// Idempotent.
     pub async fn remove_all(&mut self) -> Result<ConvergeReport> {
+        self.last = None;
         let h = &self.handle;
         let mut report = ConvergeReport::default();
         for name in plan::host::ownership::LINKS {

@@ -2,7 +2,7 @@
 #![allow(dead_code, missing_docs)]
 
 use agent::error::BoxError;
-use agent::host::{BoxFuture, HostOps, HostReport};
+use agent::host::{BoxFuture, HostOps, HostReport, Scope};
 use agent::reconcile::Filter;
 use capabilities::{choose, Capabilities, PacketFilterRequest};
 use packetfilter::Fake;
@@ -35,7 +35,7 @@ impl HostOps for FakeHost {
             })
         })
     }
-    fn converge<'a>(&'a self, plan: &'a HostPlan) -> BoxFuture<'a, HostReport> {
+    fn converge<'a>(&'a self, plan: &'a HostPlan, _scope: Scope) -> BoxFuture<'a, HostReport> {
         Box::pin(async move {
             let mut plans = self.plans.lock().unwrap();
             let changes = usize::from(plans.last() != Some(plan));

@@ -8,6 +8,7 @@
 
 pub mod append;
 pub mod del;
+pub mod delta;
 pub mod ensure;
 pub mod list;
 
@@ -19,6 +20,7 @@ use std::net::IpAddr;
 
 pub use append::append_fdb;
 pub use del::delete_fdb;
+pub use delta::apply_fdb_delta;
 pub use ensure::ensure_fdb;
 pub use list::list_fdb;
 

@@ -3,11 +3,15 @@
 //! changed.
 //!
 //! - [`list`]: `ip -j route show table all` (IPv4 and IPv6) as [`RouteState`]s.
+//! - [`add`]: `ip route add ... proto 166` (never over another route).
 //! - [`replace`]: `ip route replace ... proto 166`.
 //! - [`del`]: `ip route del ...`.
 //! - [`ensure`]: exactly the planned proto-166 routes.
+//! - [`delta`]: only what changed between two plans, without a dump.
 
+pub mod add;
 pub mod del;
+pub mod delta;
 pub mod ensure;
 pub mod list;
 pub mod replace;
@@ -18,7 +22,9 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, Rout
 use netlink_packet_route::AddressFamily;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub use add::add_route;
 pub use del::delete_route;
+pub use delta::apply_route_delta;
 pub use ensure::ensure_routes;
 pub use list::{list_owned_routes, list_routes};
 pub use replace::replace_route;

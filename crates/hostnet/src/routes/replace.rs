@@ -28,7 +28,7 @@ pub async fn replace_route(handle: &Handle, r: &plan::Route, oif: u32) -> Result
     .map_err(|e| e.on(describe(r), "replace"))
 }
 
-fn message(r: &plan::Route, oif: u32) -> Result<RouteMessage, String> {
+pub(super) fn message(r: &plan::Route, oif: u32) -> Result<RouteMessage, String> {
     let v4 = r.dst.addr().is_ipv4();
     for (what, a) in [("via", r.via), ("src", r.src)] {
         if let Some(a) = a {

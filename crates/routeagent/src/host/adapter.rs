@@ -3,7 +3,7 @@
 
 use super::journal::JournalFile;
 use agent::error::BoxError;
-use agent::host::{BoxFuture, HostOps, HostReport};
+use agent::host::{BoxFuture, HostOps, HostReport, Scope};
 use anyhow::{Context, Result};
 use hostnet::{ConvergeReport, Host};
 use plan::{FactsQuery, HostFacts, HostPlan};
@@ -54,11 +54,14 @@ impl HostOps for HostnetOps {
         })
     }
 
-    fn converge<'a>(&'a self, plan: &'a HostPlan) -> BoxFuture<'a, HostReport> {
+    fn converge<'a>(&'a self, plan: &'a HostPlan, scope: Scope) -> BoxFuture<'a, HostReport> {
         Box::pin(async move {
             let mut host = self.host.lock().await;
             let before = host.journal().clone();
-            let out = report(host.converge(plan).await);
+            let out = report(match scope {
+                Scope::Full => host.converge(plan).await,
+                Scope::Changes => host.converge_changes(plan).await,
+            });
             if *host.journal() != before {
                 self.journal.persist(host.journal());
             }
