@@ -11,7 +11,7 @@ fn main() {
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", errchain::Chain(&e));
             std::process::exit(1);
         }
     }

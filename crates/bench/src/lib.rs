@@ -19,11 +19,11 @@ pub mod reconcile;
 /// What can stop a benchmark.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The benchmark namespace could not be created or used.
-    #[error("benchmark network namespace: {0}; run as root with iproute2 installed")]
+    /// The benchmark namespace could not be created.
+    #[error("cannot create the benchmark network namespace (run as root with iproute2 installed)")]
     Netns(#[source] std::io::Error),
     /// The netlink backend failed.
-    #[error("nftables backend: {0}")]
+    #[error(transparent)]
     Backend(#[from] packetfilter::Error),
     /// An external tool failed or is missing.
     #[error("`{command}` failed: {detail}")]

@@ -96,7 +96,10 @@ impl ConvergeReport {
 
     /// The errors as sentences (for a status field or a log line).
     pub fn error_messages(&self) -> Vec<String> {
-        self.errors.iter().map(ToString::to_string).collect()
+        self.errors
+            .iter()
+            .map(|e| errchain::Chain(e).to_string())
+            .collect()
     }
 
     /// Records the result of one object's step: counts an outcome or keeps
@@ -123,7 +126,7 @@ impl fmt::Display for ConvergeReport {
         if !self.errors.is_empty() {
             write!(f, "; {} error(s):", self.errors.len())?;
             for e in &self.errors {
-                write!(f, "\n  {e}")?;
+                write!(f, "\n  {}", errchain::Chain(e))?;
             }
         }
         Ok(())

@@ -35,7 +35,7 @@ pub enum BuildError {
         known: usize,
     },
     /// The assembled topology breaks a rule (usually the SUBMARINER_* CIDRs).
-    #[error("the topology built from SUBMARINER_* and the cluster's objects is invalid: {0}; check SUBMARINER_CLUSTERID, SUBMARINER_CLUSTERCIDR and SUBMARINER_SERVICECIDR")]
+    #[error("the topology built from SUBMARINER_* and the cluster's objects is invalid (check SUBMARINER_CLUSTERID, SUBMARINER_CLUSTERCIDR and SUBMARINER_SERVICECIDR)")]
     Invalid(#[source] topology::TopologyError),
 }
 

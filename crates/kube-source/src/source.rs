@@ -15,6 +15,7 @@
 use crate::build::build_topology;
 use crate::config::KubeConfig;
 use crate::crd::{Endpoint, EndpointSpec};
+use errchain::{Chain, Flat};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Node;
@@ -287,7 +288,7 @@ async fn run(client: Client, cfg: KubeConfig, tx: watch::Sender<SourceState>) {
                     });
                 }
                 Err(e) => {
-                    let msg = e.to_string();
+                    let msg = Chain(&e).to_string();
                     if build_error.as_deref() != Some(msg.as_str()) {
                         warn!(error = %msg, "cannot build the topology; keeping the last one");
                     }
@@ -356,18 +357,20 @@ fn health(
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Neither in-cluster variables nor a kubeconfig were usable.
-    #[error("cannot configure the Kubernetes client: {0}; in a pod the service account token and KUBERNETES_SERVICE_HOST/PORT must be present (automountServiceAccountToken), outside set KUBECONFIG")]
-    Config(#[source] kube::config::InferConfigError),
+    #[error("cannot configure the Kubernetes client (in a pod: mount the service account token and set KUBERNETES_SERVICE_HOST/PORT; outside a cluster: set KUBECONFIG)")]
+    Config(#[source] Flat<kube::config::InferConfigError>),
     /// The configuration could not be turned into a client (TLS, proxy).
-    #[error("cannot create the Kubernetes client: {0}")]
-    Client(#[source] kube::Error),
+    #[error("cannot create the Kubernetes client from its configuration (check the TLS and proxy settings)")]
+    Client(#[source] Flat<kube::Error>),
 }
 
 /// A client from the in-cluster service account (else `KUBECONFIG`), with
 /// `SUBMARINER_NAMESPACE` as default namespace (`kubectl` without
 /// `--namespace`).
 pub async fn client(cfg: &KubeConfig) -> Result<Client, ClientError> {
-    let mut c = kube::Config::infer().await.map_err(ClientError::Config)?;
+    let mut c = kube::Config::infer()
+        .await
+        .map_err(|e| ClientError::Config(Flat(e)))?;
     c.default_namespace.clone_from(&cfg.namespace);
-    Client::try_from(c).map_err(ClientError::Client)
+    Client::try_from(c).map_err(|e| ClientError::Client(Flat(e)))
 }

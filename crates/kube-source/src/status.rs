@@ -14,6 +14,7 @@ use crate::crd::{
     ConnectionStatus, DegradedFeature, EndpointSpec, LatencyRttSpec, RemoteEndpoint, RouteAgent,
     RouteAgentStatus,
 };
+use errchain::Flat;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -61,7 +62,7 @@ pub struct StatusWriter {
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
     /// An API call failed.
-    #[error("cannot {verb} RouteAgent {namespace}/{name}: {source}; check the API server and that the service account may {verb} routeagents (and routeagents/status) in {namespace}")]
+    #[error("cannot {verb} RouteAgent {namespace}/{name} (check the API server and that the service account may {verb} routeagents and routeagents/status in {namespace})")]
     Api {
         /// The operation.
         verb: &'static str,
@@ -69,9 +70,9 @@ pub enum StatusError {
         namespace: String,
         /// Node name.
         name: String,
-        /// The cause.
+        /// The cause (its message already includes its own causes).
         #[source]
-        source: kube::Error,
+        source: Flat<kube::Error>,
     },
     /// Still conflicting after the retries.
     #[error("RouteAgent {namespace}/{name} kept changing under us ({CONFLICT_RETRIES} conflicts in a row); will retry on the next report")]
@@ -142,7 +143,7 @@ impl StatusWriter {
             verb,
             namespace: self.namespace.clone(),
             name: self.name.clone(),
-            source,
+            source: Flat(source),
         }
     }
 
@@ -165,7 +166,7 @@ impl StatusWriter {
                 }
             };
             match result {
-                Err(StatusError::Api { source, .. }) if code(&source) == Some(409) => {
+                Err(StatusError::Api { source, .. }) if code(&source.0) == Some(409) => {
                     debug!(routeagent = %self.name, "conflict writing the RouteAgent; retrying with the fresh object");
                 }
                 other => return other,

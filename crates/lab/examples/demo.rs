@@ -43,7 +43,7 @@ fn main() {
         match run(action, c, json) {
             Ok(code) => std::process::exit(code),
             Err(e) => {
-                eprintln!("lab {what}: {e}");
+                eprintln!("lab {what}: {}", errchain::Chain(&e));
                 std::process::exit(1);
             }
         }
@@ -64,12 +64,12 @@ fn main() {
         std::process::exit(2);
     };
     let mut lab = Lab::up(c).unwrap_or_else(|e| {
-        eprintln!("up failed: {e}");
+        eprintln!("up failed: {}", errchain::Chain(&e));
         std::process::exit(1)
     });
     match f(&mut lab) {
         Ok(d) => println!("PASS {what}: {d}"),
-        Err(e) => println!("FAIL {what}: {e}"),
+        Err(e) => println!("FAIL {what}: {}", errchain::Chain(&e)),
     }
     println!("figures: {:?}", lab.figures);
 }

@@ -16,8 +16,10 @@ pub enum LabError {
         stderr: String,
     },
     /// A file of the lab could not be read or written.
-    #[error("lab file {path}: {source}")]
+    #[error("cannot {verb} lab file {}", path.display())]
     File {
+        /// `create`, `read`, `write` or `remove`.
+        verb: &'static str,
         /// The file.
         path: PathBuf,
         /// The I/O error.

@@ -46,12 +46,14 @@ impl Lab {
         down_prefix(&config.prefix, &config.work_dir)?;
         std::fs::create_dir_all(config.work_dir.join("state")).map_err(|source| {
             LabError::File {
+                verb: "create",
                 path: config.work_dir.clone(),
                 source,
             }
         })?;
         let marker = config.work_dir.join(MARKER);
         std::fs::write(&marker, &config.prefix).map_err(|source| LabError::File {
+            verb: "write",
             path: marker,
             source,
         })?;
@@ -140,7 +142,11 @@ impl Lab {
             .position(|c| c.nodes.iter().any(|n| n.name == node))
             .ok_or_else(|| LabError::Config(format!("no node {node}")))?;
         let path = self.topology_path(c);
-        let bytes = std::fs::read(&path).map_err(|source| LabError::File { path, source })?;
+        let bytes = std::fs::read(&path).map_err(|source| LabError::File {
+            verb: "read",
+            path,
+            source,
+        })?;
         Ok(digest(&bytes))
     }
 
@@ -149,7 +155,11 @@ impl Lab {
         for c in 0..self.plan.clusters.len() {
             let path = self.topology_path(c);
             let text = self.plan.topology_yaml(c, &self.gateways, &self.tunables);
-            std::fs::write(&path, text).map_err(|source| LabError::File { path, source })?;
+            std::fs::write(&path, text).map_err(|source| LabError::File {
+                verb: "write",
+                path,
+                source,
+            })?;
         }
         Ok(())
     }
@@ -312,7 +322,11 @@ impl Drop for Lab {
     fn drop(&mut self) {
         if !self.detached {
             if let Err(e) = self.down() {
-                eprintln!("warning: lab {} teardown: {e}", self.config.prefix);
+                eprintln!(
+                    "warning: lab {} teardown: {}",
+                    self.config.prefix,
+                    errchain::Chain(&e)
+                );
             }
         }
     }
@@ -325,6 +339,7 @@ pub fn down_prefix(prefix: &str, work_dir: &std::path::Path) -> Result<()> {
     ns::delete_all(prefix)?;
     if work_dir.join(MARKER).exists() {
         std::fs::remove_dir_all(work_dir).map_err(|source| LabError::File {
+            verb: "remove",
             path: work_dir.to_path_buf(),
             source,
         })?;

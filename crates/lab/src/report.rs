@@ -15,8 +15,12 @@ pub struct Check {
 }
 
 impl Check {
-    /// A check from a result: `Ok(detail)` passes, `Err(e)` fails with `e`.
-    pub fn from_result<E: fmt::Display>(name: &str, r: Result<String, E>) -> Check {
+    /// A check from a result: `Ok(detail)` passes, `Err(e)` fails with `e`
+    /// and its causes.
+    pub fn from_result<E: Into<Box<dyn std::error::Error>>>(
+        name: &str,
+        r: Result<String, E>,
+    ) -> Check {
         match r {
             Ok(detail) => Check {
                 name: name.into(),
@@ -26,7 +30,7 @@ impl Check {
             Err(e) => Check {
                 name: name.into(),
                 passed: false,
-                detail: e.to_string(),
+                detail: errchain::Chain(&*e.into()).to_string(),
             },
         }
     }

@@ -112,8 +112,9 @@ impl fmt::Display for Object {
 /// A backend failure.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The desired ruleset is invalid; nothing was sent.
-    #[error("invalid ruleset: {0}")]
+    /// The desired ruleset is invalid; nothing was sent. (The validation
+    /// error names the table, chain or rule and the fix.)
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// The kernel refused one message of a transaction; nothing was committed.
     #[error("the kernel refused {object}: {} ({}, errno {errno})", errno_meaning(*errno), errno_name(*errno))]
@@ -125,7 +126,8 @@ pub enum Error {
         /// The kernel's extended-ack message, if it sent one.
         message: Option<String>,
     },
-    /// A system call failed (socket, send, recv, spawn).
+    /// A system call failed (socket, send, recv, spawn); `context` says
+    /// what was being done, the OS error is the `#[source]`.
     #[error("{context}")]
     Io {
         /// What was being done.

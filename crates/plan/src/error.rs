@@ -6,7 +6,7 @@ use topology::TopologyError;
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// The topology is invalid, or the node is not in it.
-    #[error("{0}")]
+    #[error(transparent)]
     Topology(#[from] TopologyError),
     /// A tunnel link's MTU would be below the IPv4 minimum.
     #[error("{link}: MTU {mtu} (underlay {underlay} MTU {underlay_mtu} - 50) is below 576; raise the underlay MTU or set tunables.mtu")]
@@ -21,6 +21,6 @@ pub enum PlanError {
         underlay_mtu: u32,
     },
     /// The planned ruleset fails validation: a bug in the planner.
-    #[error("planned packet-filter ruleset is invalid (a planner bug; please report it): {0}")]
+    #[error("the planned packet-filter ruleset is invalid (a planner bug; please report it)")]
     Ruleset(#[source] Box<ruleset::ValidationError>),
 }

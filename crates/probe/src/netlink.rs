@@ -14,7 +14,9 @@ pub struct Netlink(Nftables);
 impl Netlink {
     /// Opens the socket; `None` when nfnetlink cannot be opened at all.
     pub fn open() -> Result<Netlink, String> {
-        Nftables::new().map(Netlink).map_err(|e| e.to_string())
+        Nftables::new()
+            .map(Netlink)
+            .map_err(|e| errchain::Chain(&e).to_string())
     }
 
     /// The nf_tables generation (`NFT_MSG_GETGEN`), which any commit

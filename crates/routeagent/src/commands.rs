@@ -104,8 +104,7 @@ async fn run(a: RunArgs) -> Result<i32> {
 /// `routeagent apply --once`.
 async fn apply(a: ApplyArgs) -> Result<i32> {
     let host = Arc::new(HostnetOps::new(&a.state_dir).await?);
-    let topo = topology::Topology::load(&a.config)
-        .with_context(|| format!("topology {}", a.config.display()))?;
+    let topo = topology::Topology::load(&a.config)?;
     let filter = crate::filter::make(&a.filter).map_err(|nr| anyhow::anyhow!("{nr}"))?;
     let mut r = Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, Some(filter));
     let out = r.pass(&topo).await;
@@ -167,8 +166,7 @@ async fn uninstall_with(host: &HostnetOps, state_dir: &std::path::Path) -> i32 {
 /// `routeagent plan`: no privileges needed; assumes a fully capable host
 /// (minus --assume-missing) and the interfaces it can see.
 async fn plan(a: PlanArgs) -> Result<i32> {
-    let topo = topology::Topology::load(&a.config)
-        .with_context(|| format!("topology {}", a.config.display()))?;
+    let topo = topology::Topology::load(&a.config)?;
     let query = plan::FactsQuery::new(&topo, &a.node)?;
     let mut caps = capabilities::Capabilities::full();
     for f in &a.filter.assume_missing {

@@ -22,7 +22,7 @@ pub fn backend(
     match kind {
         BackendKind::Nftables => packetfilter_nftables::Nftables::new()
             .map(|b| Box::new(b) as Box<dyn Backend>)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| errchain::Chain(&e).to_string()),
         BackendKind::IptablesNft => Ok(Box::new(packetfilter_iptables::Iptables::new(
             IptablesVariant::Nft,
             ipset,

@@ -28,25 +28,11 @@ fn main() {
     let code = match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", chain(&e));
+            // `{:#}`: the error and each of its causes once, joined by ": "
+            // (library errors never repeat their source in their message).
+            eprintln!("error: {e:#}");
             2
         }
     };
     std::process::exit(code);
-}
-
-/// The error and its causes, skipping causes whose text the message already
-/// contains (many errors here name their cause in their own message).
-fn chain(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            out.push_str(&text);
-        }
-    }
-    out
 }

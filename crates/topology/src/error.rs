@@ -1,6 +1,6 @@
 //! Errors of parsing, validating and querying a topology.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What is wrong with a topology, naming the field path and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -8,8 +8,10 @@ pub enum TopologyError {
     /// The YAML does not parse into the topology's shape (syntax errors,
     /// unknown fields, wrong types, bad addresses). `message` holds serde's
     /// text, which starts with the field path.
-    #[error("{}{message}", location(*line, *column))]
+    #[error("{}{}{message}", file_prefix(file.as_deref()), location(*line, *column))]
     Syntax {
+        /// The file, when read from one ([`crate::Topology::load`]).
+        file: Option<PathBuf>,
         /// 1-based line, when known.
         line: Option<usize>,
         /// 1-based column, when known.
@@ -17,9 +19,11 @@ pub enum TopologyError {
         /// What is wrong (field path first when known).
         message: String,
     },
-    /// The file parsed but breaks a rule of the format.
-    #[error("{path}: {message}")]
+    /// The topology parsed but breaks a rule of the format.
+    #[error("{}{path}: {message}", file_prefix(file.as_deref()))]
     Invalid {
+        /// The file, when read from one ([`crate::Topology::load`]).
+        file: Option<PathBuf>,
         /// Field path, e.g. `remoteClusters[1].subnets[0]`.
         path: String,
         /// What is wrong and how to fix it.
@@ -34,7 +38,7 @@ pub enum TopologyError {
         known: Vec<String>,
     },
     /// The topology file could not be read.
-    #[error("cannot read topology file {}: {source}", path.display())]
+    #[error("cannot read topology file {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -42,18 +46,14 @@ pub enum TopologyError {
         #[source]
         source: std::io::Error,
     },
-    /// An error in a topology file, with the file's name.
-    #[error("topology file {}: {source}", path.display())]
-    InFile {
-        /// The file.
-        path: PathBuf,
-        /// The error inside it.
-        #[source]
-        source: Box<TopologyError>,
-    },
     /// Serializing to YAML failed (should not happen for a valid topology).
-    #[error("cannot write the topology as YAML: {0}")]
-    Serialize(String),
+    #[error("cannot write the topology as YAML")]
+    Serialize(#[source] serde_yaml::Error),
+}
+
+fn file_prefix(file: Option<&Path>) -> String {
+    file.map(|f| format!("topology file {}: ", f.display()))
+        .unwrap_or_default()
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -68,17 +68,20 @@ impl TopologyError {
     /// An [`TopologyError::Invalid`] at `path`.
     pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
         TopologyError::Invalid {
+            file: None,
             path: path.into(),
             message: message.into(),
         }
     }
 
-    /// The error inside [`TopologyError::InFile`], or `self`.
-    pub fn root(&self) -> &TopologyError {
-        match self {
-            TopologyError::InFile { source, .. } => source.root(),
-            e => e,
+    /// The same error, naming `path` as the file it is in (syntax and
+    /// validation errors; others are returned unchanged).
+    pub(crate) fn in_file(mut self, path: &Path) -> Self {
+        if let TopologyError::Syntax { file, .. } | TopologyError::Invalid { file, .. } = &mut self
+        {
+            *file = Some(path.to_path_buf());
         }
+        self
     }
 
     pub(crate) fn from_yaml(e: serde_yaml::Error) -> Self {
@@ -92,6 +95,7 @@ impl TopologyError {
             }
         }
         TopologyError::Syntax {
+            file: None,
             line: loc.as_ref().map(|l| l.line()),
             column: loc.as_ref().map(|l| l.column()),
             message,

@@ -157,10 +157,7 @@ impl Topology {
             path: path.to_path_buf(),
             source,
         })?;
-        Topology::from_yaml(&text).map_err(|e| TopologyError::InFile {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })
+        Topology::from_yaml(&text).map_err(|e| e.in_file(path))
     }
 
     /// Checks every rule of the format (see `docs/TOPOLOGY.md`); the first
@@ -171,7 +168,7 @@ impl Topology {
 
     /// The topology as YAML ([`Topology::from_yaml`] reads it back equal).
     pub fn to_yaml(&self) -> Result<String> {
-        serde_yaml::to_string(self).map_err(|e| TopologyError::Serialize(e.to_string()))
+        serde_yaml::to_string(self).map_err(TopologyError::Serialize)
     }
 
     /// The active gateway: the first local gateway endpoint.

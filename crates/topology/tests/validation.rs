@@ -423,7 +423,7 @@ fn load_errors_name_the_file() {
             && e.to_string().contains("cluster.gateways[0].hostname"),
         "{e}"
     );
-    assert!(matches!(e.root(), TopologyError::Invalid { .. }));
+    assert!(matches!(e, TopologyError::Invalid { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
