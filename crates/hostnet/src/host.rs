@@ -162,6 +162,9 @@ impl Host {
         for r in ensure_sysctls(&plan.sysctls, &mut self.journal) {
             report.note(|r| &mut r.sysctls, r);
         }
+        if report.links.total() + report.addresses.total() + report.fdb.total() > 0 {
+            announce_tunnels(plan);
+        }
         if !report.is_noop() {
             tracing::info!(%report, "host converged");
         }
@@ -205,6 +208,20 @@ impl Host {
             report.note(|r| &mut r.sysctls, r);
         }
         Ok(report)
+    }
+}
+
+/// After links, addresses or FDB entries changed: one gratuitous ARP per
+/// IPv4 address of each owned link (see [`crate::announce`]), so peers that
+/// asked before this end was ready stop waiting for their next retry.
+/// Best effort: a failure is logged, the pass is not failed for it.
+fn announce_tunnels(plan: &HostPlan) {
+    for a in plan.addresses.iter().filter(|a| is_owned(&a.dev)) {
+        if let ipnet::IpNet::V4(net) = a.addr {
+            if let Err(e) = crate::announce::announce(&a.dev, net.addr()) {
+                tracing::warn!(error = %e, "cannot announce the tunnel address");
+            }
+        }
     }
 }
 

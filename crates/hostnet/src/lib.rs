@@ -15,6 +15,8 @@
 //!   kernel object, one file per verb (`list`, `add`/`append`/`replace`,
 //!   `del`, `set`, `ensure`); each function names the `ip`/`bridge` command
 //!   it equals.
+//! - [`announce`]: gratuitous ARP for the tunnel addresses after a change
+//!   (peers stop waiting for their 1 s ARP retry).
 //! - [`sysctl`]: `sysctl -n`/`-w` through /proc/sys and the
 //!   [`SysctlJournal`] of original values.
 //! - `facts.rs`: uplink / CNI / public interface discovery for the planner
@@ -28,6 +30,7 @@
 //! the [`Host`] (netlink) or that calls it (/proc/sys).
 
 pub mod addresses;
+pub mod announce;
 mod error;
 mod facts;
 pub mod fdb;

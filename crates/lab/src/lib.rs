@@ -15,6 +15,9 @@
 //! - [`traffic`]: ping, checksummed TCP transfers, probes, iperf3.
 //! - [`snapshot`]: normalised host snapshots and their diff.
 //! - [`checks`]: one module per check of the main job; [`demo`] runs them.
+//! - [`bench`]: `routeagent bench failover|throughput`, repeated checks'
+//!   measurements in one lab.
+//! - [`stats`]: median, quartiles and range of repeated measurements.
 //! - [`report`]: [`DemoReport`], [`Check`], [`Figures`].
 //! - `manual` (tests only): nodes programmed by hand, to test the plumbing
 //!   and the checks' physics without the agent.
@@ -22,6 +25,7 @@
 //! - [`error`]: [`LabError`], naming the namespace, command and stderr.
 
 pub mod agents;
+pub mod bench;
 pub mod build;
 pub mod checks;
 pub mod cli;
@@ -32,6 +36,7 @@ pub mod ns;
 pub mod plan;
 pub mod report;
 pub mod snapshot;
+pub mod stats;
 pub mod traffic;
 
 #[cfg(test)]

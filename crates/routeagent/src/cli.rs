@@ -211,4 +211,31 @@ pub enum BenchWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Gateway failover in a 2 x 3 lab: N moves, each timed from the topology change to the first cross-cluster TCP connection.
+    Failover {
+        /// Gateway moves.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Namespace name prefix of the lab.
+        #[arg(long, default_value = "rabfo")]
+        prefix: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// iperf3 pod to pod across clusters in a 2 x 3 lab: N interleaved pairs with and without the agents' packet-filter rules.
+    Throughput {
+        /// Pairs of runs.
+        #[arg(long, default_value_t = 10)]
+        pairs: usize,
+        /// Seconds per iperf3 run.
+        #[arg(long, default_value_t = 3)]
+        secs: u32,
+        /// Namespace name prefix of the lab.
+        #[arg(long, default_value = "rabtp")]
+        prefix: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -280,6 +280,38 @@ fn bench(a: BenchArgs) -> Result<i32> {
                 println!("{r}");
             }
         }
+        BenchWhat::Failover { runs, prefix, json } => {
+            let r = lab::bench::failover(lab_config(&prefix)?, runs)?;
+            print_report(&r, json)?;
+            return Ok(i32::from(!r.met));
+        }
+        BenchWhat::Throughput {
+            pairs,
+            secs,
+            prefix,
+            json,
+        } => {
+            let r = lab::bench::throughput(lab_config(&prefix)?, pairs, secs)?;
+            print_report(&r, json)?;
+            return Ok(i32::from(!r.met));
+        }
     }
     Ok(0)
+}
+
+/// A 2 x 3 lab named `prefix` running this binary, for the lab benchmarks.
+fn lab_config(prefix: &str) -> Result<lab::LabConfig> {
+    let mut c = lab::LabConfig::new(prefix);
+    c.agent_binary = std::env::current_exe().context("cannot find the routeagent binary")?;
+    Ok(c)
+}
+
+/// Prints a benchmark report: one JSON object, or its text.
+fn print_report<R: serde::Serialize + std::fmt::Display>(r: &R, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(r)?);
+    } else {
+        println!("{r}");
+    }
+    Ok(())
 }

@@ -24,20 +24,8 @@ pub fn run(lab: &mut Lab) -> Result<String> {
     let dst = last(lab, 1);
     let responder = Responder::start(&dst.pod_ns, dst.pod_ip)?;
     probe(&src.pod_ns, responder.addr, Duration::from_secs(2))?;
-    // The old gateway loses its underlay: only the new path can work.
-    ip_batch(&old.ns, &["link set eth1 down".into()])?;
-    let t0 = Instant::now();
-    let result = fail_over(lab, new_index, &src, &responder, t0);
-    let converged = match result {
-        Ok(_) => lab.wait_converged(),
-        Err(_) => Ok(()),
-    };
-    // The old gateway's node comes back (as a non-gateway).
-    let up = ip_batch(&old.ns, &["link set eth1 up".into()]);
-    let ms = result?;
+    let ms = move_gateway(lab, new_index, &src, &responder)?;
     lab.figures.failover_ms = Some(ms);
-    converged?;
-    up?;
     let new = lab.gateway(0).clone();
     // Every pod of cluster a reaches cluster b, and back.
     let back = Responder::start(&src.pod_ns, src.pod_ip)?;
@@ -63,6 +51,33 @@ pub fn run(lab: &mut Lab) -> Result<String> {
          all pods of both clusters connect; {} has no table-150 rule",
         old.name, new.name, old.name
     ))
+}
+
+/// Moves cluster a's gateway role to its node `new_index` (0-based) and
+/// returns `failover_ms`: the current gateway loses its underlay (`ip link
+/// set eth1 down`, so only the new path can work), both clusters' files
+/// are rewritten, and a connection from `src`'s pod to `responder` is
+/// attempted every 10 ms until one is answered. Then every agent converges
+/// and the old gateway's underlay comes back up (as a non-gateway's).
+pub fn move_gateway(
+    lab: &mut Lab,
+    new_index: usize,
+    src: &NodePlan,
+    responder: &Responder,
+) -> Result<u64> {
+    let old = lab.gateway(0).clone();
+    ip_batch(&old.ns, &["link set eth1 down".into()])?;
+    let t0 = Instant::now();
+    let result = fail_over(lab, new_index, src, responder, t0);
+    let converged = match result {
+        Ok(_) => lab.wait_converged(),
+        Err(_) => Ok(()),
+    };
+    let up = ip_batch(&old.ns, &["link set eth1 up".into()]);
+    let ms = result?;
+    converged?;
+    up?;
+    Ok(ms)
 }
 
 /// Rewrites the files, then starts a probe every 10 ms (each may wait
