@@ -1,7 +1,7 @@
 //! What can go wrong in a pass, at the host and packet-filter boundary.
 //! Messages say which step failed; the cause is the `#[source]`, never
-//! repeated in the message. [`chain`] renders an error with its causes for
-//! `/status`, the RouteAgent status and the log.
+//! repeated in the message. `errchain::Chain` renders an error with its
+//! causes for `/status`, the RouteAgent status and the log.
 
 use std::error::Error as StdError;
 
@@ -40,18 +40,6 @@ pub enum Error {
     },
 }
 
-/// `e` and each of its causes, joined by `: ` (each text once).
-pub fn chain(e: &(dyn StdError + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +52,7 @@ mod tests {
     fn chain_names_every_cause_once() {
         let e = Error::Host(Box::new(Leaf(std::io::Error::other("File exists"))));
         assert_eq!(
-            chain(&e),
+            errchain::Chain(&e).to_string(),
             "host networking: route 10.245.0.0/16 table 150: File exists"
         );
     }

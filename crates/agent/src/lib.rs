@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`error`]: [`Error`], what can go wrong at the host and packet-filter
-//!   boundary, and [`error::chain`] to show it with its causes.
+//!   boundary (shown with its causes through `errchain::Chain`).
 //! - [`status`]: [`Status`], the agent's state as `/status` shows it; every
 //!   change is one of its methods.
 //! - [`metrics`]: the `/metrics` exposition (prometheus-client).

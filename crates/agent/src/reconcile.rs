@@ -90,7 +90,10 @@ impl PassOutcome {
 
     /// The errors with their causes, one line each (`/status`, logs).
     pub fn error_lines(&self) -> Vec<String> {
-        self.errors.iter().map(|e| crate::error::chain(e)).collect()
+        self.errors
+            .iter()
+            .map(|e| errchain::Chain(e).to_string())
+            .collect()
     }
 }
 
@@ -245,7 +248,7 @@ impl Reconciler {
                         return FilterUpdate::Sets;
                     }
                     Err(e) => {
-                        warn!(error = %crate::error::chain(&e), "set update failed; replacing the whole ruleset")
+                        warn!(error = %errchain::Chain(&e), "set update failed; replacing the whole ruleset")
                     }
                 }
             }

@@ -207,7 +207,7 @@ where
                 match reconciler.verify() {
                     Ok(true) => {}
                     Ok(false) => schedule.next = Some((Trigger::Drift(Drift::PacketFilter), Instant::now())),
-                    Err(e) => warn!(error = %crate::error::chain(&e), "cannot verify the packet filter"),
+                    Err(e) => warn!(error = %errchain::Chain(&e), "cannot verify the packet filter"),
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => {}

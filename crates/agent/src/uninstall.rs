@@ -40,7 +40,7 @@ pub async fn uninstall(
     }
     for b in best_effort {
         if let Err(e) = b.remove(&owned) {
-            tracing::debug!(backend = b.name(), error = %crate::error::chain(&e), "removal skipped");
+            tracing::debug!(backend = b.name(), error = %errchain::Chain(&e), "removal skipped");
         }
     }
     let report = host.remove_all().await;

@@ -138,7 +138,7 @@ async fn uninstall_with(host: &HostnetOps, state_dir: &std::path::Path) -> i32 {
     match packetfilter_nftables::Nftables::new() {
         Ok(b) => required.push(Box::new(b)),
         Err(e) => {
-            tracing::debug!(error = %agent::error::chain(&e), "nftables unavailable; nothing to remove there")
+            tracing::debug!(error = %errchain::Chain(&e), "nftables unavailable; nothing to remove there")
         }
     }
     let best_effort: Vec<Box<dyn Backend>> = [
@@ -157,7 +157,7 @@ async fn uninstall_with(host: &HostnetOps, state_dir: &std::path::Path) -> i32 {
         0
     } else {
         for e in &done.errors {
-            eprintln!("error: {}", agent::error::chain(e));
+            eprintln!("error: {}", errchain::Chain(e));
         }
         1
     }
@@ -181,7 +181,7 @@ async fn plan(a: PlanArgs) -> Result<i32> {
     let facts = match discovered {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("note: interfaces not discovered ({}); assuming uplink eth0 (MTU 1500) holding the node IP and no CNI interface", agent::error::chain(&e));
+            eprintln!("note: interfaces not discovered ({}); assuming uplink eth0 (MTU 1500) holding the node IP and no CNI interface", errchain::Chain(&e));
             plan::HostFacts {
                 uplink: plan::Iface {
                     name: "eth0".into(),

@@ -30,9 +30,7 @@ impl Kube {
             tracing::warn!(env = %cfg.node_name, flag = %node, "--node differs from NODE_NAME; using --node");
             cfg.node_name = node.to_string();
         }
-        let client = kube_source::client(&cfg)
-            .await
-            .context("cannot build a Kubernetes client (in-cluster config or KUBECONFIG)")?;
+        let client = kube_source::client(&cfg).await?;
         let (rx, _task) = kube_source::start(client.clone(), cfg.clone());
         let health = HealthChecker::new(cfg.health_check.clone());
         health.spawn(rx.clone(), cfg.node_name.clone());
@@ -64,7 +62,7 @@ impl Kube {
                     }
                 };
                 if let Err(e) = writer.report(&report).await {
-                    tracing::warn!(error = %e, "cannot write the RouteAgent status; retrying");
+                    tracing::warn!(error = %errchain::Chain(&e), "cannot write the RouteAgent status; retrying");
                 }
                 tokio::time::sleep(every).await;
             }
@@ -73,10 +71,7 @@ impl Kube {
 
     /// Deletes the node's RouteAgent (uninstall).
     pub async fn delete_status(&self) -> Result<()> {
-        self.writer
-            .delete()
-            .await
-            .context("deleting the RouteAgent")
+        Ok(self.writer.delete().await?)
     }
 }
 

@@ -4,7 +4,7 @@
 use super::journal::JournalFile;
 use agent::error::BoxError;
 use agent::host::{BoxFuture, HostOps, HostReport, Scope};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use hostnet::{ConvergeReport, Host};
 use plan::{FactsQuery, HostFacts, HostPlan};
 use std::path::Path;
@@ -21,7 +21,7 @@ impl HostnetOps {
     /// `state_dir`.
     pub async fn new(state_dir: &Path) -> Result<Self> {
         let journal = JournalFile::new(state_dir);
-        let host = Host::with_journal(journal.load()?).context("cannot open rtnetlink")?;
+        let host = Host::with_journal(journal.load()?)?;
         Ok(HostnetOps {
             host: Mutex::new(host),
             journal,

@@ -13,7 +13,7 @@ pub fn start() -> mpsc::Receiver<Drift> {
         let mut m = match hostnet::watch().await {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = %agent::error::chain(&e), "no netlink monitor; relying on the periodic resync");
+                tracing::warn!(error = %errchain::Chain(&e), "no netlink monitor; relying on the periodic resync");
                 return;
             }
         };
