@@ -11,8 +11,6 @@
 //!   clusters: time to converge, one change, peak RSS.
 //! - [`Error`]: what can stop a benchmark.
 
-// `Error` wraps `packetfilter::Error` (160 bytes), which this crate does not own.
-
 pub mod filter;
 pub mod reconcile;
 
