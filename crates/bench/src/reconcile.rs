@@ -16,6 +16,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use topology::digest;
 
 /// The figures.
 #[derive(Debug, Clone, Serialize)]
@@ -124,15 +125,6 @@ fn wait_converged(
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-}
-
-fn digest(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 /// Runs the benchmark with `agent` (the routeagent binary).

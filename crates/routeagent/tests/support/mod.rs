@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+pub use topology::digest;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_routeagent");
 pub const PORT: u16 = 9181;
@@ -38,15 +39,6 @@ pub fn topology(remotes: &[(&str, &[&str])], gateway: &str) -> String {
         }
     }
     s
-}
-
-pub fn digest(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 pub struct Agent {
