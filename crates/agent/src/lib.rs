@@ -32,14 +32,5 @@ pub use error::Error;
 pub use reconcile::{PassOutcome, Reconciler};
 pub use run::{run, Agent, RunOptions, Trigger};
 pub use status::{SharedStatus, Status};
+pub use topology::digest;
 pub use uninstall::{uninstall, Uninstalled};
-
-/// FNV-1a 64 of `bytes`, as 16 hex digits: the `config_digest` of `/status`.
-pub fn digest(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}

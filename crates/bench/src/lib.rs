@@ -9,12 +9,13 @@
 //!   [`filter::FilterReport`]).
 //! - [`reconcile`]: a real agent converging a gateway with N remote
 //!   clusters: time to converge, one change, peak RSS.
+//! - [`status`]: the agent's `/status` inside its namespace, as JSON (also
+//!   used by the binary's namespace tests).
 //! - [`Error`]: what can stop a benchmark.
-
-// `Error` wraps `packetfilter::Error` (160 bytes), which this crate does not own.
 
 pub mod filter;
 pub mod reconcile;
+pub mod status;
 
 /// What can stop a benchmark.
 #[derive(Debug, thiserror::Error)]

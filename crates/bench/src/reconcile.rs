@@ -11,11 +11,10 @@
 use netns::NetNs;
 use serde::Serialize;
 use std::fmt;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use topology::digest;
 
 /// The figures.
 #[derive(Debug, Clone, Serialize)]
@@ -85,19 +84,6 @@ fn topology(n: usize) -> String {
     s
 }
 
-fn get_status(ns: &NetNs, port: u16) -> Option<serde_json::Value> {
-    ns.run(|| {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-            .ok()?;
-        let mut body = String::new();
-        s.read_to_string(&mut body).ok()?;
-        let json = body.split("\r\n\r\n").nth(1)?;
-        serde_json::from_str(json).ok()
-    })
-}
-
 fn wait_converged(
     ns: &NetNs,
     port: u16,
@@ -107,7 +93,7 @@ fn wait_converged(
 ) -> Result<(Duration, serde_json::Value)> {
     let start = Instant::now();
     loop {
-        if let Some(s) = get_status(ns, port) {
+        if let Ok(s) = crate::status::get(ns, port) {
             if s["converged"] == true && s["config_digest"] == digest {
                 return Ok((start.elapsed(), s));
             }
@@ -118,21 +104,12 @@ fn wait_converged(
         if start.elapsed() > timeout {
             return Err(format!(
                 "the agent did not converge within {timeout:?}: {:?}",
-                get_status(ns, port)
+                crate::status::get(ns, port).ok()
             )
             .into());
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-}
-
-fn digest(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 /// Runs the benchmark with `agent` (the routeagent binary).

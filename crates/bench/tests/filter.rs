@@ -1,6 +1,7 @@
 //! The filter benchmark runs end to end at a small size and cleans up.
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn small_filter_benchmark_runs_and_removes_its_namespace() {
     netns::require_root();
     let before = netns::list()

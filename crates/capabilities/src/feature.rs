@@ -38,22 +38,8 @@ pub enum Feature {
 }
 
 impl Feature {
-    /// Features whose absence changes what the agent programs: each one
-    /// missing is a degradation (the fallback tools nftables, iptables-nft,
-    /// iptables-legacy and ipset are not in this list).
-    pub const DEGRADABLE: [Feature; 9] = [
-        Feature::InetNat,
-        Feature::MssClamp,
-        Feature::SelfSnat,
-        Feature::Masquerade,
-        Feature::Mark,
-        Feature::Comments,
-        Feature::IntervalSets,
-        Feature::Ipv6,
-        Feature::Vxlan,
-    ];
-
-    /// Every feature, in a stable order.
+    /// Every feature, in a stable order. The one hand-kept list: the others
+    /// are derived from it.
     pub const ALL: [Feature; 13] = [
         Feature::Nftables,
         Feature::IptablesNft,
@@ -69,6 +55,48 @@ impl Feature {
         Feature::Ipv6,
         Feature::Vxlan,
     ];
+
+    /// Features whose absence changes what the agent programs: each one
+    /// missing is a degradation. [`Feature::ALL`] without the packet-filter
+    /// tools ([`Feature::is_degradable`]), in the same order.
+    pub const DEGRADABLE: [Feature; 9] = Feature::degradable();
+
+    /// False for the packet-filter tools the agent chooses between
+    /// (nftables, iptables-nft, iptables-legacy, ipset): without one of them
+    /// it picks another backend or set mode rather than degrading. Every
+    /// variant is named here, so a new feature must be classified.
+    pub const fn is_degradable(self) -> bool {
+        match self {
+            Feature::Nftables | Feature::IptablesNft | Feature::IptablesLegacy | Feature::Ipset => {
+                false
+            }
+            Feature::InetNat
+            | Feature::MssClamp
+            | Feature::SelfSnat
+            | Feature::Masquerade
+            | Feature::Mark
+            | Feature::Comments
+            | Feature::IntervalSets
+            | Feature::Ipv6
+            | Feature::Vxlan => true,
+        }
+    }
+
+    /// [`Feature::ALL`] filtered by [`Feature::is_degradable`]; a wrong
+    /// length for [`Feature::DEGRADABLE`] fails to compile.
+    const fn degradable() -> [Feature; 9] {
+        let mut out = [Feature::Vxlan; 9];
+        let (mut i, mut n) = (0, 0);
+        while i < Feature::ALL.len() {
+            if Feature::ALL[i].is_degradable() {
+                out[n] = Feature::ALL[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        assert!(n == out.len(), "Feature::DEGRADABLE has the wrong length");
+        out
+    }
 
     /// The stable name.
     pub fn name(self) -> &'static str {

@@ -9,12 +9,11 @@ use crate::error::Result;
 use crate::fdb::list_fdb;
 use crate::links::list_links;
 use crate::routes::list_routes;
-use crate::rules::list_rules;
+use crate::rules::{list_rules, RuleState};
 use crate::sysctl::read_sysctl;
 use crate::Host;
 use ipnet::IpNet;
 use rtnetlink::Handle;
-use ruleset::IpVersion;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,8 +28,8 @@ pub struct HostSnapshot {
     pub addresses: Vec<AddrSnap>,
     /// `ip route show table all` (IPv4 and IPv6).
     pub routes: Vec<RouteSnap>,
-    /// `ip rule` (IPv4 and IPv6).
-    pub rules: Vec<RuleSnap>,
+    /// `ip rule` (IPv4 and IPv6), as the rules module reads them.
+    pub rules: Vec<RuleState>,
     /// `bridge fdb show` of VXLAN links.
     pub fdb: Vec<FdbSnap>,
     /// The sysctls asked for; `None` when the key does not exist.
@@ -90,23 +89,6 @@ pub struct RouteSnap {
     pub metric: Option<u32>,
     /// `onlink`.
     pub onlink: bool,
-}
-
-/// A rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RuleSnap {
-    /// IP version.
-    pub version: IpVersion,
-    /// Priority.
-    pub pref: Option<u32>,
-    /// Table.
-    pub table: u32,
-    /// Action number.
-    pub action: u8,
-    /// Protocol number.
-    pub protocol: u8,
-    /// Selectors in `ip rule` words.
-    pub selectors: Vec<String>,
 }
 
 /// An FDB entry of a VXLAN link.
@@ -186,16 +168,7 @@ pub async fn snapshot_with(handle: &Handle, sysctl_keys: &[&str]) -> Result<Host
             onlink: r.onlink,
         });
     }
-    for r in list_rules(handle).await? {
-        s.rules.push(RuleSnap {
-            version: r.version,
-            pref: r.pref,
-            table: r.table,
-            action: r.action,
-            protocol: r.protocol,
-            selectors: r.selectors,
-        });
-    }
+    s.rules = list_rules(handle).await?;
     for f in list_fdb(handle).await? {
         let vxlan = links
             .by_name
@@ -327,28 +300,6 @@ impl fmt::Display for RouteSnap {
             write!(f, " onlink")?;
         }
         Ok(())
-    }
-}
-
-impl fmt::Display for RuleSnap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = if self.version == IpVersion::V4 {
-            "-4"
-        } else {
-            "-6"
-        };
-        write!(f, "{v}")?;
-        if let Some(p) = self.pref {
-            write!(f, " pref {p}")?;
-        }
-        for s in &self.selectors {
-            write!(f, " {s}")?;
-        }
-        write!(
-            f,
-            " lookup {} action {} proto {}",
-            self.table, self.action, self.protocol
-        )
     }
 }
 

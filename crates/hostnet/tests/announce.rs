@@ -10,6 +10,7 @@ fn neigh(ns: &NetNs) -> String {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn announcement_resolves_a_waiting_peer_before_its_retry() {
     netns::require_root();
     let a = NetNs::new("ra-hn-garp-a").unwrap();

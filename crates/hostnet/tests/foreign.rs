@@ -52,6 +52,7 @@ fn foreign(s: &HostSnapshot) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn foreign_objects_survive_converge_and_remove_all() {
     let ns = node("ra-hn-foreign", "10.1.0.2", "10.244.1.1");
     add_foreign(&ns);
@@ -102,6 +103,7 @@ fn foreign_objects_survive_converge_and_remove_all() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn planned_route_over_a_foreign_route_is_refused() {
     let ns = node("ra-hn-conflict", "10.1.0.2", "10.244.1.1");
     add_foreign(&ns);
@@ -126,6 +128,7 @@ fn planned_route_over_a_foreign_route_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn rules_and_routes_of_older_versions_are_taken_over_and_removed() {
     let ns = node("ra-hn-legacy", "10.1.0.2", "10.244.1.1");
     // An older agent's rules (no proto) and a proto-166 leftover route.

@@ -7,6 +7,7 @@ use common::*;
 use hostnet::{Host, SysctlJournal};
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn remove_all_restores_the_snapshot_taken_before_converge() {
     for (name, plan, node_ip, cni_ip) in [
         ("ra-hn-rm-gw", gateway_plan(), "10.1.0.2", "10.244.1.1"),
@@ -48,6 +49,7 @@ fn remove_all_restores_the_snapshot_taken_before_converge() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn uninstall_from_a_new_host_with_the_persisted_journal() {
     let ns = node("ra-hn-journal", "10.1.0.2", "10.244.1.1");
     let plan = gateway_plan();

@@ -8,6 +8,7 @@ use plan::FdbEntry;
 use std::time::Instant;
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn two_thousand_routes_and_two_hundred_fdb_entries() {
     let ns = node("ra-hn-scale", "10.1.0.2", "10.244.1.1");
     let mut plan = gateway_plan();

@@ -120,6 +120,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and network namespaces"]
     fn traffic_checks_pass_on_a_hand_programmed_lab() {
         let mut lab = hand_programmed("raman1", 2, 3);
         let d = pod_to_pod::run(&mut lab).unwrap();
@@ -140,6 +141,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and network namespaces"]
     fn clamping_is_what_carries_tcp_over_the_small_cable() {
         // The physics of the mss-clamp check, with hand-made rules.
         let lab = hand_programmed("ramss", 2, 1);
@@ -162,6 +164,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and network namespaces"]
     fn three_hand_programmed_clusters_connect_pairwise() {
         let mut lab = hand_programmed("raman3", 3, 2);
         let d = three_clusters::run(&mut lab).unwrap();
@@ -169,6 +172,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and network namespaces"]
     fn masquerade_breaks_source_without_the_exemption() {
         // Proves the CNI-like table really masquerades: with the hand-made
         // agent table removed, the remote pod sees the wrong source.
@@ -187,6 +191,7 @@ mod snapshot_tests {
     use crate::{Lab, LabConfig};
 
     #[test]
+    #[ignore = "needs root and network namespaces"]
     fn snapshots_are_stable_and_see_changes() {
         netns::require_root();
         let mut c = LabConfig::new("rasnap");

@@ -168,6 +168,10 @@ fn endpoint(n: &NodePlan) -> String {
 
 /// FNV-1a 64 of `bytes` as 16 hex digits: the `config_digest` an agent
 /// reports for the file it acted on.
+///
+/// The agent's digest is `topology::digest`; the lab keeps this copy on
+/// purpose, as an independent oracle (it does not link the code it checks),
+/// pinned to FNV-1a by `digest_is_fnv1a_64`.
 pub fn digest(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {

@@ -16,6 +16,7 @@ fn root_state() -> String {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn network_builds_and_goes_away_leaving_root_untouched() {
     netns::require_root();
     let before = root_state();
@@ -42,6 +43,7 @@ fn network_builds_and_goes_away_leaving_root_untouched() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn down_cleans_up_after_a_crash() {
     netns::require_root();
     let cfg = config("rapl2", 2, 2);
@@ -55,6 +57,7 @@ fn down_cleans_up_after_a_crash() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn an_agent_that_dies_fails_up_with_its_log_and_leaves_nothing() {
     netns::require_root();
     let mut cfg = config("rapl3", 2, 1);
@@ -75,6 +78,7 @@ fn an_agent_that_dies_fails_up_with_its_log_and_leaves_nothing() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn an_agent_that_never_answers_times_out_naming_it() {
     netns::require_root();
     let mut cfg = config("rapl4", 2, 1);

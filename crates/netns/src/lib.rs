@@ -193,13 +193,15 @@ pub fn current_state() -> String {
 
 /// Panics with a clear message unless this process can create network
 /// namespaces (root with CAP_SYS_ADMIN and iproute2 installed). Kernel tests
-/// call this first so they fail loudly instead of passing silently.
+/// are `#[ignore = "needs root and network namespaces"]` and call this first,
+/// so when they are asked for (`--include-ignored`, as `scripts/test.sh`
+/// does) they fail loudly instead of passing silently.
 pub fn require_root() {
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
     assert!(
         euid == 0,
-        "this test needs root (network namespaces); run it as root, e.g. `sudo -E cargo test`"
+        "this test needs root (network namespaces); run it as root, e.g. `sudo -E cargo test -- --include-ignored` or `bash scripts/test.sh`"
     );
     if let Err(e) = NetNs::new("ra-check") {
         panic!("this test needs network namespaces but `ip netns add` failed: {e}; install iproute2 and run as root");
@@ -224,6 +226,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[ignore = "needs root and network namespaces"]
     fn namespace_is_removed_on_drop_and_isolated() {
         require_root();
         let name;

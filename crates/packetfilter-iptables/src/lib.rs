@@ -19,9 +19,6 @@
 //!   model rule.
 //! - [`backend`]: [`Iptables`], the `Backend` implementation.
 
-// `packetfilter::Error` (the shared error type) is large; boxing it is the
-// trait owner's call, so the lint is silenced here rather than worked around.
-
 pub mod backend;
 pub mod ipset;
 pub mod names;

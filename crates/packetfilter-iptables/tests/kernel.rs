@@ -121,18 +121,22 @@ fn apply_twice_check_verify_remove(variant: IptablesVariant, ipset: bool) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn nft_ipset() {
     apply_twice_check_verify_remove(Nft, true);
 }
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn nft_expanded() {
     apply_twice_check_verify_remove(Nft, false);
 }
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn legacy_ipset() {
     apply_twice_check_verify_remove(Legacy, true);
 }
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn legacy_expanded() {
     apply_twice_check_verify_remove(Legacy, false);
 }
@@ -197,10 +201,12 @@ fn foreign_chains_stay_byte_identical(variant: IptablesVariant) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn nft_foreign_chains_untouched() {
     foreign_chains_stay_byte_identical(Nft);
 }
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn legacy_foreign_chains_untouched() {
     foreign_chains_stay_byte_identical(Legacy);
 }
@@ -247,23 +253,28 @@ fn sets_update(variant: IptablesVariant, ipset: bool) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn nft_sets_update_ipset() {
     sets_update(Nft, true);
 }
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn nft_sets_update_expanded() {
     sets_update(Nft, false);
 }
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn legacy_sets_update_ipset() {
     sets_update(Legacy, true);
 }
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn legacy_sets_update_expanded() {
     sets_update(Legacy, false);
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn a_failed_line_is_mapped_back_to_the_model_rule() {
     for variant in [Nft, Legacy] {
         require_tools(variant);
@@ -351,6 +362,7 @@ fn negated_sets_without_ipset_become_a_helper_chain() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn a_jump_to_a_missing_chain_is_blamed_on_the_rule() {
     for variant in [Nft, Legacy] {
         require_tools(variant);

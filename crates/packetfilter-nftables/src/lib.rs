@@ -23,9 +23,6 @@
 //! - [`probe`]: dry-run probes of chains and rules, and the generation.
 //! - `errors`: refused messages and socket failures as [`packetfilter::Error`].
 
-// `packetfilter::Error` (the Backend trait's error) is 160 bytes; boxing it is the
-// packetfilter crate's decision, so its size is accepted here.
-
 mod batch;
 mod elements;
 mod errors;

@@ -60,6 +60,7 @@ fn round_trip(ns: &NetNs, nft: &Nftables, rs: &RuleSet) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn listings_equal_the_model_and_nft_f_for_every_family() {
     let (ns, nft) = setup("ra-nftlist");
     for family in Family::ALL {
@@ -73,6 +74,7 @@ fn listings_equal_the_model_and_nft_f_for_every_family() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn apply_twice_changes_nothing_and_check_commits_nothing() {
     let (ns, nft) = setup("ra-nfttwice");
     let rs = rich(Family::Inet);
@@ -134,6 +136,7 @@ fn too_deep(family: Family) -> RuleSet {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn a_kernel_refusal_keeps_the_previous_ruleset_and_names_the_rule() {
     let (ns, nft) = setup("ra-nftrefuse");
     let good = agent_like(Family::Ip);
@@ -182,6 +185,7 @@ const KUBE_PROXY: &str = "table ip kube-proxy {
 ";
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn foreign_tables_survive_apply_and_remove() {
     let (ns, nft) = setup("ra-nftforeign");
     nft_file(&ns, "", KUBE_PROXY).unwrap();
@@ -238,6 +242,7 @@ fn nft_count(ns: &NetNs, set: &str) -> usize {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn ten_thousand_prefixes_round_trip_and_update_one_at_a_time() {
     let (ns, nft) = setup("ra-nftbig");
     let rs = big(10_000);
@@ -320,6 +325,7 @@ fn ten_thousand_prefixes_round_trip_and_update_one_at_a_time() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn probes_answer_without_committing() {
     let (ns, nft) = setup("ra-nftprobe");
     let g = nft.generation().unwrap();
@@ -387,6 +393,7 @@ fn probes_answer_without_committing() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn ipv6_element_updates_equal_what_nft_holds_for_the_new_set() {
     let (ns, nft) = setup("ra-nftv6");
     let rs = rich(Family::Inet);

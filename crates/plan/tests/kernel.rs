@@ -34,6 +34,7 @@ fn dual_stack() -> Topology {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn nft_loads_every_plan_and_lists_it_back() {
     let n = ns("ra-plan-nft");
     let dir = std::env::temp_dir().join(format!("ra-plan-nft-{}", std::process::id()));
@@ -241,6 +242,7 @@ fn check_routes_rules_sysctls(n: &NetNs, p: &plan::HostPlan) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn ip_commands_build_a_gateway() {
     let t = example("two-clusters-a");
     let (n, p) = build_host(&t, "a1");
@@ -250,6 +252,7 @@ fn ip_commands_build_a_gateway() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn ip_commands_build_a_non_gateway() {
     let t = example("two-clusters-a");
     let (n, p) = build_host(&t, "a2");

@@ -13,12 +13,7 @@ pub fn probe(args: &FilterArgs) -> Capabilities {
 }
 
 /// Builds the backend for `kind` in the current network namespace.
-pub fn backend(
-    kind: BackendKind,
-    caps: &Capabilities,
-    ipset: bool,
-) -> Result<Box<dyn Backend>, String> {
-    let _ = caps;
+pub fn backend(kind: BackendKind, ipset: bool) -> Result<Box<dyn Backend>, String> {
     match kind {
         BackendKind::Nftables => packetfilter_nftables::Nftables::new()
             .map(|b| Box::new(b) as Box<dyn Backend>)
@@ -39,7 +34,7 @@ pub fn backend(
 pub fn make(args: &FilterArgs) -> Result<Filter, NotReady> {
     let caps = probe(args);
     let constructs = choose(&caps, args.packet_filter)?;
-    let backend = backend(constructs.backend, &caps, constructs.ipset).map_err(|e| NotReady {
+    let backend = backend(constructs.backend, constructs.ipset).map_err(|e| NotReady {
         reason: format!("cannot open the {} backend: {e}", constructs.backend),
         fix: "check CAP_NET_ADMIN and the doctor report".into(),
     })?;

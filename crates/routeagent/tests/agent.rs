@@ -6,6 +6,7 @@ use std::time::Duration;
 use support::*;
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn gateway_lifecycle_against_the_kernel() {
     let ns = node_ns("ra-agent-gw");
     ns.sh(&format!("nft -f - <<'EOF'\n{KUBE_PROXY}EOF"))
@@ -222,6 +223,7 @@ fn gateway_lifecycle_against_the_kernel() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn non_gateway_routes_via_the_gateway_and_follows_a_gateway_move() {
     let ns = node_ns("ra-agent-ng");
     let dir = tempfile::tempdir().unwrap();

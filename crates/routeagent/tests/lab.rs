@@ -54,12 +54,14 @@ fn check(prefix: &str, clusters: usize, nodes: usize, name: &str, f: CheckFn) ->
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn pod_to_pod_icmp_and_100mib_tcp_across_clusters() {
     let lab = check("rae-p2p", 2, 3, "pod-to-pod", checks::pod_to_pod::run);
     assert_eq!(lab.figures.transfer_mib, Some(600));
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn remote_pod_sees_the_sending_pod_address_despite_masquerade() {
     check(
         "rae-src",
@@ -71,16 +73,19 @@ fn remote_pod_sees_the_sending_pod_address_despite_masquerade() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn non_gateway_host_network_reaches_remote_pod() {
     check("rae-host", 2, 3, "host-network", checks::host_network::run);
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn mss_clamping_keeps_tcp_alive_when_pmtu_discovery_cannot() {
     check("rae-mss", 2, 2, "mss-clamp", checks::mss_clamp::run);
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn gateway_failover_restores_traffic() {
     let lab = check("rae-fo", 2, 3, "failover", checks::failover::run);
     let ms = lab.figures.failover_ms.expect("failover_ms measured");
@@ -88,11 +93,13 @@ fn gateway_failover_restores_traffic() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn degraded_agent_keeps_connectivity_and_reports_it() {
     check("rae-deg", 2, 2, "degraded", checks::degraded::run);
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn uninstall_after_failover_restores_every_host_exactly() {
     let _guard = lock();
     let mut lab = up("rae-uni", 2, 3);
@@ -106,6 +113,7 @@ fn uninstall_after_failover_restores_every_host_exactly() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn throughput_with_agents_is_close_to_without() {
     // The 0.95 target is a figure (the demo reports it, docs/PERFORMANCE.md
     // records it): iperf3 on a shared 2-core machine varies by 10-20% from
@@ -134,6 +142,7 @@ fn throughput_with_agents_is_close_to_without() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn bench_failover_times_every_move_without_the_one_second_arp_retry() {
     let _guard = lock();
     let r = lab::bench::failover(config("rae-bfo", 2, 3), 4)
@@ -158,6 +167,7 @@ fn bench_failover_times_every_move_without_the_one_second_arp_retry() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn bench_throughput_alternates_pairs_and_reports_the_median_ratio() {
     let _guard = lock();
     let r = lab::bench::throughput(config("rae-btp", 2, 2), 2, 1)
@@ -178,6 +188,7 @@ fn bench_throughput_alternates_pairs_and_reports_the_median_ratio() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn three_clusters_connect_pairwise() {
     check(
         "rae-3c",
@@ -193,6 +204,7 @@ fn root_state() -> String {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn status_then_down_leaves_the_root_namespace_untouched() {
     let _guard = lock();
     let before = root_state();
@@ -222,6 +234,7 @@ fn status_then_down_leaves_the_root_namespace_untouched() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn demo_passes_every_check_within_60_seconds() {
     let _guard = lock();
     let start = Instant::now();

@@ -13,6 +13,8 @@
 //! - [`validate`]: every rule a parsed file must satisfy; errors name the
 //!   field path and the fix.
 //! - [`error`] holds [`TopologyError`].
+//! - [`digest`]: the `config_digest` of a topology source's bytes, as
+//!   `/status` reports it.
 
 pub mod de;
 pub mod error;
@@ -24,3 +26,25 @@ pub use model::{Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables}
 
 /// Result with [`TopologyError`].
 pub type Result<T, E = TopologyError> = std::result::Result<T, E>;
+
+/// FNV-1a 64 of `bytes`, as 16 hex digits: the `config_digest` that
+/// `/status` reports for the topology source the agent acts on (the file's
+/// bytes, or the JSON of a Kubernetes-built topology). Tools that wait for an
+/// agent to converge on a file compute the same digest of it.
+pub fn digest(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn digest_is_fnv1a_64() {
+        assert_eq!(super::digest(b""), "cbf29ce484222325");
+        assert_eq!(super::digest(b"a"), "af63dc4c8601ec8c");
+    }
+}

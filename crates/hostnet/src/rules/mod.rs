@@ -16,14 +16,18 @@ use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
 use netlink_packet_route::AddressFamily;
 use plan::host::ownership;
 use ruleset::IpVersion;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
 pub use add::add_rule;
 pub use del::delete_rule;
 pub use ensure::ensure_rules;
 pub use list::{list_owned_rules, list_rules};
 
-/// One rule as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One rule as the kernel reports it; also the rule of a
+/// [`crate::HostSnapshot`] (shown as `-4 pref P SELECTORS lookup T action A
+/// proto N`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RuleState {
     /// `ip -4 rule` or `ip -6 rule`.
     pub version: IpVersion,
@@ -110,6 +114,28 @@ impl RuleState {
             && self.action == 1
             && self.protocol == plan::host::ROUTE_PROTOCOL
             && self.selectors.is_empty()
+    }
+}
+
+impl fmt::Display for RuleState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = if self.version == IpVersion::V4 {
+            "-4"
+        } else {
+            "-6"
+        };
+        write!(f, "{v}")?;
+        if let Some(p) = self.pref {
+            write!(f, " pref {p}")?;
+        }
+        for s in &self.selectors {
+            write!(f, " {s}")?;
+        }
+        write!(
+            f,
+            " lookup {} action {} proto {}",
+            self.table, self.action, self.protocol
+        )
     }
 }
 

@@ -30,6 +30,7 @@ fn ping_tool(ns: &NetNs, ip: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn pinger_raw_then_datagram_socket() {
     netns::require_root();
     let ns = NetNs::new("ra-kping").unwrap();
@@ -78,6 +79,7 @@ fn by_cluster(r: &[RemoteHealth], c: &str) -> RemoteHealth {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn checker_over_a_veth_connected_error_metrics() {
     netns::require_root();
     let a = NetNs::new("ra-khca").unwrap();
@@ -241,6 +243,7 @@ fn state(gateway: &str, gw_ip: &str) -> kube_source::SourceState {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces"]
 fn follow_checks_only_on_non_gateway_nodes() {
     netns::require_root();
     let ns = NetNs::new("ra-kfollow").unwrap();

@@ -3,11 +3,10 @@
 
 use netns::NetNs;
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+pub use topology::digest;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_routeagent");
 pub const PORT: u16 = 9181;
@@ -38,15 +37,6 @@ pub fn topology(remotes: &[(&str, &[&str])], gateway: &str) -> String {
         }
     }
     s
-}
-
-pub fn digest(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 pub struct Agent {
@@ -88,15 +78,9 @@ pub fn start(ns: &NetNs, config: &Path, node: &str, state: &Path, extra: &[&str]
     }
 }
 
+/// The agent's `/status` on [`PORT`], or `None` while it does not answer.
 pub fn status(ns: &NetNs) -> Option<Value> {
-    ns.run(|| {
-        let mut s = TcpStream::connect(("127.0.0.1", PORT)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"GET /status HTTP/1.1\r\n\r\n").ok()?;
-        let mut body = String::new();
-        s.read_to_string(&mut body).ok()?;
-        serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
-    })
+    bench::status::get(ns, PORT).ok()
 }
 
 /// Waits until the agent reports converged on the file's current bytes.
