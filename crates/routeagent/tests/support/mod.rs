@@ -12,11 +12,15 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_routeagent");
 pub const PORT: u16 = 9181;
 
 /// A node namespace: uplink eth0 10.1.0.1/24, CNI bridge cni0 10.244.1.1/24,
-/// underlay eth1 192.168.50.1/24.
+/// underlay eth1 192.168.50.1/24. IPv6 duplicate address detection is off
+/// in it, so a link-local address (and its local route) is final when its
+/// link comes up: snapshots compared across seconds do not see the kernel
+/// finish DAD in between.
 pub fn node_ns(prefix: &str) -> NetNs {
     netns::require_root();
     let ns = NetNs::new(prefix).expect("namespace");
-    ns.sh("ip link add eth0 type veth peer name eth0p && ip link set eth0 mtu 1500 && ip addr add 10.1.0.1/24 dev eth0 \
+    ns.sh("sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+           && ip link add eth0 type veth peer name eth0p && ip link set eth0 mtu 1500 && ip addr add 10.1.0.1/24 dev eth0 \
            && ip link set eth0 up && ip link set eth0p up \
            && ip link add cni0 type bridge && ip addr add 10.244.1.1/24 dev cni0 && ip link set cni0 up \
            && ip link add eth1 type veth peer name eth1p && ip addr add 192.168.50.1/24 dev eth1 && ip link set eth1 up && ip link set eth1p up")
