@@ -6,6 +6,8 @@
 //! - `one_change_ms`: from writing a topology with one more remote cluster to
 //!   `/status` reporting converged on it (wall time, polled every 1 ms), and
 //!   `one_change_pass_ms`, the agent's own measurement of that pass.
+//! - `converge_phases_ms` / `one_change_phases_ms`: where the agent's pass
+//!   spent its time (facts, plan, host, filter), from `/status`.
 //! - `rss_mib`: the agent's peak resident set (VmHWM) at the end.
 
 use netns::NetNs;
@@ -29,6 +31,10 @@ pub struct ReconcileReport {
     pub one_change_ms: f64,
     /// The agent's own duration of that pass.
     pub one_change_pass_ms: f64,
+    /// Phases of the pass that converged the first topology.
+    pub converge_phases_ms: Phases,
+    /// Phases of the pass for the one change.
+    pub one_change_phases_ms: Phases,
     /// Peak RSS of the agent process.
     pub rss_mib: f64,
 }
@@ -55,10 +61,48 @@ impl fmt::Display for ReconcileReport {
             "  one_change_pass_ms   {:>9.1}  (the agent's pass for it)",
             self.one_change_pass_ms
         )?;
+        writeln!(f, "  converge pass        {}", self.converge_phases_ms)?;
+        writeln!(f, "  one change pass      {}", self.one_change_phases_ms)?;
         write!(
             f,
             "  rss_mib              {:>9.1}  (peak resident set of the agent)",
             self.rss_mib
+        )
+    }
+}
+
+/// A pass's phases in milliseconds, as `/status` `last_apply.phases` has them.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Phases {
+    /// Learning the host's interfaces.
+    pub facts: f64,
+    /// Planning.
+    pub plan: f64,
+    /// Converging host objects.
+    pub host: f64,
+    /// Bringing the packet filter to the plan.
+    pub filter: f64,
+}
+
+impl Phases {
+    fn of(status: &serde_json::Value) -> Phases {
+        let p = &status["last_apply"]["phases"];
+        let f = |k: &str| p[k].as_f64().unwrap_or(f64::NAN);
+        Phases {
+            facts: f("facts"),
+            plan: f("plan"),
+            host: f("host"),
+            filter: f("filter"),
+        }
+    }
+}
+
+impl fmt::Display for Phases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "facts {:.1} + plan {:.1} + host {:.1} + filter {:.1} ms",
+            self.facts, self.plan, self.host, self.filter
         )
     }
 }
@@ -142,7 +186,7 @@ pub fn run(agent: &Path, remote_clusters: usize) -> Result<ReconcileReport> {
         .stderr(Stdio::null())
         .spawn()?;
     let result = (|| -> Result<ReconcileReport> {
-        wait_converged(
+        let (_, first) = wait_converged(
             &ns,
             port,
             &digest(text.as_bytes()),
@@ -176,6 +220,8 @@ pub fn run(agent: &Path, remote_clusters: usize) -> Result<ReconcileReport> {
             converge_ms,
             one_change_ms,
             one_change_pass_ms,
+            converge_phases_ms: Phases::of(&first),
+            one_change_phases_ms: Phases::of(&status),
             rss_mib: rss_kib / 1024.0,
         })
     })();
