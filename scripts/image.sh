@@ -77,7 +77,10 @@ else
   trap 'rm -rf "$ctx"' EXIT
   cp "$binary" "$ctx/routeagent"
   say "image $image: podman build FROM $base"
-  podman build "${limits[@]}" --build-arg BASE="$base" --label "routeagent.binary-sha256=$sum" \
+  # --network none: the RUN step needs no network with this base, and
+  # podman's default network would add a bridge, iptables rules and
+  # ip_forward=1 to the host's namespace.
+  podman build "${limits[@]}" --network none --build-arg BASE="$base" --label "routeagent.binary-sha256=$sum" \
     -f deploy/Dockerfile -t "$image" "$ctx" >&2
 fi
 echo "$image"
