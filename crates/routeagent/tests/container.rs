@@ -116,17 +116,6 @@ fn image_applies_and_uninstalls_with_net_admin_only_and_read_only_proc_sys() {
     // Non-default originals, to prove they are restored, not reset.
     ns.sh("sysctl -qw net.ipv4.conf.cni0.rp_filter=1 net.ipv4.ip_forward=0")
         .unwrap();
-    // IPv6 link-local addresses finish DAD first (their local routes appear then).
-    until(
-        "no tentative addresses",
-        std::time::Duration::from_secs(10),
-        || {
-            ns.sh("ip -6 addr show tentative")
-                .unwrap()
-                .trim()
-                .is_empty()
-        },
-    );
     let before = snapshot(&ns);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("state")).unwrap();

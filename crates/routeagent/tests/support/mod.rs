@@ -13,7 +13,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_routeagent");
 pub const PORT: u16 = 9181;
 
 /// A node namespace: uplink eth0 10.1.0.1/24, CNI bridge cni0 10.244.1.1/24,
-/// underlay eth1 192.168.50.1/24.
+/// underlay eth1 192.168.50.1/24; returned once DAD is over.
 pub fn node_ns(prefix: &str) -> NetNs {
     netns::require_root();
     let ns = NetNs::new(prefix).expect("namespace");
@@ -22,6 +22,14 @@ pub fn node_ns(prefix: &str) -> NetNs {
            && ip link add cni0 type bridge && ip addr add 10.244.1.1/24 dev cni0 && ip link set cni0 up \
            && ip link add eth1 type veth peer name eth1p && ip addr add 192.168.50.1/24 dev eth1 && ip link set eth1 up && ip link set eth1p up")
         .expect("node plumbing");
+    // IPv6 link-local addresses finish DAD first: their local routes appear
+    // then, and would otherwise differ between two snapshots.
+    until("no tentative addresses", Duration::from_secs(10), || {
+        ns.sh("ip -6 addr show tentative")
+            .unwrap()
+            .trim()
+            .is_empty()
+    });
     ns
 }
 
