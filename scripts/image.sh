@@ -80,7 +80,12 @@ else
   # --network none: the RUN step needs no network with this base, and
   # podman's default network would add a bridge, iptables rules and
   # ip_forward=1 to the host's namespace.
+  old=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
   podman build "${limits[@]}" --network none --build-arg BASE="$base" --label "routeagent.binary-sha256=$sum" \
     -f deploy/Dockerfile -t "$image" "$ctx" >&2
+  # The previous build of this name, now untagged.
+  if [ -n "$old" ] && [ "$old" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
+    podman rmi "$old" >/dev/null 2>&1 || true
+  fi
 fi
 echo "$image"
