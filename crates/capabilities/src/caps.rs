@@ -72,6 +72,11 @@ pub struct Capabilities {
     pub iptables: IptablesInfo,
     /// Sysctls the agent relies on (`net.ipv4.ip_forward`, rp_filter, ...).
     pub sysctls: BTreeMap<String, String>,
+    /// Whether /proc/sys/net is mounted writable here (`None`: unknown).
+    /// Read-only in unprivileged containers: the agent then sets
+    /// per-interface sysctls over rtnetlink and cannot change global ones.
+    #[serde(default)]
+    pub proc_sys_writable: Option<bool>,
     /// Features removed with `--assume-missing`.
     pub assumed_missing: BTreeSet<Feature>,
     /// How long the probe took, in milliseconds.
@@ -113,6 +118,7 @@ impl Capabilities {
                 .collect(),
             iptables: IptablesInfo::default(),
             sysctls: BTreeMap::new(),
+            proc_sys_writable: None,
             assumed_missing: BTreeSet::new(),
             probe_ms: 0.0,
         }

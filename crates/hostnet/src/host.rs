@@ -18,6 +18,8 @@ pub struct Host {
     /// The plan the kernel is known to hold: the last one a converge
     /// brought the host to without an error.
     last: Option<HostPlan>,
+    /// The notices of the last converge, logged again only when they change.
+    notices: Vec<String>,
 }
 
 impl Host {
@@ -39,6 +41,7 @@ impl Host {
             handle,
             journal,
             last: None,
+            notices: Vec::new(),
         })
     }
 
@@ -159,14 +162,18 @@ impl Host {
         collect(&mut report, |r| &mut r.routes, step);
         let step = rules::ensure_rules(h, &plan.rules).await;
         collect(&mut report, |r| &mut r.rules, step);
-        for r in ensure_sysctls(&plan.sysctls, &mut self.journal) {
-            report.note(|r| &mut r.sysctls, r);
-        }
+        ensure_sysctls(h, &plan.sysctls, &mut self.journal, &mut report).await;
         if report.links.total() + report.addresses.total() + report.fdb.total() > 0 {
             announce_tunnels(plan);
         }
         if !report.is_noop() {
             tracing::info!(%report, "host converged");
+        }
+        if report.notices != self.notices {
+            for n in &report.notices {
+                tracing::warn!(notice = %n, "host setting left as it is");
+            }
+            self.notices.clone_from(&report.notices);
         }
         Ok(report)
     }
@@ -204,7 +211,7 @@ impl Host {
             }
             Err(e) => report.errors.push(e),
         }
-        for r in restore(&mut self.journal) {
+        for r in restore(h, &mut self.journal).await {
             report.note(|r| &mut r.sysctls, r);
         }
         Ok(report)

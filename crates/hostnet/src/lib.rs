@@ -1,5 +1,5 @@
-//! Programs the host objects of a [`plan::HostPlan`] over rtnetlink and
-//! /proc/sys, touching only what the agent owns: its links
+//! Programs the host objects of a [`plan::HostPlan`] over rtnetlink (and
+//! /proc/sys for global sysctls), touching only what the agent owns: its links
 //! (`plan::host::ownership::LINKS`), addresses and FDB entries on them,
 //! routes with protocol 166 in any table, rules with protocol 166 (or the
 //! priorities/tables of older versions), and the sysctls it changed
@@ -17,8 +17,9 @@
 //!   it equals.
 //! - [`announce`]: gratuitous ARP for the tunnel addresses after a change
 //!   (peers stop waiting for their 1 s ARP retry).
-//! - [`sysctl`]: `sysctl -n`/`-w` through /proc/sys and the
-//!   [`SysctlJournal`] of original values.
+//! - [`sysctl`]: `sysctl -n`/`-w`: per-interface IPv4 keys over rtnetlink
+//!   (`IFLA_INET_CONF`, works with /proc/sys read-only), global ones through
+//!   /proc/sys when writable; the [`SysctlJournal`] of original values.
 //! - `facts.rs`: uplink / CNI / public interface discovery for the planner
 //!   ([`Host::discover`] answers a [`plan::FactsQuery`]).
 //! - [`monitor`]: `ip monitor`, filtered to the agent's objects, for quick

@@ -70,6 +70,10 @@ pub struct ConvergeReport {
     /// One error per object that could not be brought to its desired state;
     /// every other object was still handled.
     pub errors: Vec<Error>,
+    /// Things left as they are because the agent may not change them here
+    /// (a global sysctl where /proc/sys is read-only), each with its fix.
+    /// Not errors: the rest of the plan works without them.
+    pub notices: Vec<String>,
 }
 
 impl ConvergeReport {
@@ -128,6 +132,9 @@ impl fmt::Display for ConvergeReport {
             for e in &self.errors {
                 write!(f, "\n  {}", errchain::Chain(e))?;
             }
+        }
+        for n in &self.notices {
+            write!(f, "\n  notice: {n}")?;
         }
         Ok(())
     }

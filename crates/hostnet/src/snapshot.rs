@@ -190,7 +190,8 @@ pub async fn snapshot_with(handle: &Handle, sysctl_keys: &[&str]) -> Result<Host
         }
     }
     for k in sysctl_keys {
-        s.sysctls.insert(k.to_string(), read_sysctl(k).ok());
+        s.sysctls
+            .insert(k.to_string(), read_sysctl(handle, k).await.ok());
     }
     s.links.sort();
     s.addresses.sort();

@@ -86,3 +86,27 @@ fn sysctl_paths_keep_dots_in_interface_names() {
         std::path::Path::new("/proc/sys/net/ipv4/ip_forward")
     );
 }
+
+#[test]
+fn per_interface_ipv4_keys_go_over_rtnetlink_and_the_rest_through_proc_sys() {
+    use hostnet::sysctl::devconf::DevKey;
+    let k = DevKey::parse("net.ipv4.conf.flannel.1.rp_filter").unwrap();
+    assert_eq!((k.dev, k.id), ("flannel.1", 8));
+    let k = DevKey::parse("net.ipv4.conf.vx-submariner.forwarding").unwrap();
+    assert_eq!((k.dev, k.id), ("vx-submariner", 1));
+    assert_eq!(
+        DevKey::parse("net.ipv4.conf.eth0.src_valid_mark").map(|k| k.id),
+        Some(24)
+    );
+    for global in [
+        "net.ipv4.ip_forward",
+        "net.ipv4.conf.all.rp_filter",
+        "net.ipv4.conf.default.forwarding",
+        "net.ipv6.conf.eth0.forwarding",
+        "net.ipv4.conf.eth0.mc_forwarding",
+        "net.ipv4.conf.eth0.no_such_key",
+        "net.ipv4.conf..rp_filter",
+    ] {
+        assert_eq!(DevKey::parse(global), None, "{global}");
+    }
+}

@@ -78,16 +78,23 @@ impl Report {
                 });
             }
         }
-        if self
-            .caps
-            .sysctls
-            .get("net.ipv4.ip_forward")
-            .map(String::as_str)
-            == Some("0")
-        {
+        let forward = self.caps.sysctls.get("net.ipv4.ip_forward");
+        let read_only = self.caps.proc_sys_writable == Some(false);
+        if forward.map(String::as_str) == Some("0") {
             out.push(Conflict {
                 id: "ip-forward-off",
-                message: "net.ipv4.ip_forward=0: this node does not forward packets, so it cannot carry other pods' cross-cluster traffic (gateway role); set it to 1".into(),
+                message: format!("net.ipv4.ip_forward=0: this node does not forward packets, so it cannot carry other pods' cross-cluster traffic (gateway role); {}",
+                    if read_only {
+                        "the agent cannot set it here (/proc/sys is read-only): set it on the node (`sysctl -w net.ipv4.ip_forward=1`, and in /etc/sysctl.d to keep it)"
+                    } else {
+                        "the agent sets it to 1 when it runs, or `sysctl -w net.ipv4.ip_forward=1`"
+                    }),
+            });
+        }
+        if read_only {
+            out.push(Conflict {
+                id: "proc-sys-read-only",
+                message: format!("/proc/sys is read-only here (an unprivileged container): the agent sets per-interface sysctls (rp_filter, forwarding) over rtnetlink, but leaves global ones as they are (net.ipv4.ip_forward = {}); set those on the node, or run the agent privileged", forward.map(String::as_str).unwrap_or("unknown")),
             });
         }
         out
@@ -163,6 +170,7 @@ impl Report {
             "degradations": degradations,
             "conflicts": conflicts,
             "sysctls": c.sysctls,
+            "proc_sys": {"writable": c.proc_sys_writable},
             "iptables": c.iptables,
             "assumed_missing": c.assumed_missing,
             "probe_ms": (c.probe_ms * 10.0).round() / 10.0,
@@ -283,6 +291,12 @@ impl fmt::Display for Report {
         for (k, v) in &c.sysctls {
             writeln!(f, "  {k} = {v}")?;
         }
+        let w = match c.proc_sys_writable {
+            Some(true) => "writable",
+            Some(false) => "read-only (per-interface sysctls go over rtnetlink; global ones are left as they are)",
+            None => "unknown",
+        };
+        writeln!(f, "  /proc/sys: {w}")?;
         writeln!(f, "\nconflicts:")?;
         for x in self.conflicts() {
             writeln!(f, "  {}: {}", x.id, x.message)?;

@@ -24,6 +24,40 @@ pub fn sysctls() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether /proc/sys/net is mounted writable, from the calling thread's
+/// mount table (`findmnt -T /proc/sys/net -o OPTIONS`); `None` when the
+/// table is unreadable. Nothing is written to find out.
+pub fn proc_sys_writable() -> Option<bool> {
+    let table = std::fs::read_to_string("/proc/thread-self/mountinfo").ok()?;
+    writable_in(&table, "/proc/sys/net")
+}
+
+/// Whether `path` is on a writable mount of `mountinfo` (proc(5) format):
+/// the mount with the longest mount point containing `path` (the last one
+/// listed on a tie), read-only when its mount or its superblock options say
+/// `ro`. `None` when no mount contains it.
+pub fn writable_in(mountinfo: &str, path: &str) -> Option<bool> {
+    let under = |mp: &str| {
+        mp == "/" || path == mp || path.strip_prefix(mp).is_some_and(|r| r.starts_with('/'))
+    };
+    let mut best: Option<(usize, bool)> = None;
+    for line in mountinfo.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
+        let (Some(mp), Some(opts), Some(sb)) = (f.get(4), f.get(5), f.get(sep + 3)) else {
+            continue;
+        };
+        if !under(mp) || best.is_some_and(|(len, _)| len > mp.len()) {
+            continue;
+        }
+        let ro = |o: &str| o.split(',').any(|x| x == "ro");
+        best = Some((mp.len(), !ro(opts) && !ro(sb)));
+    }
+    best.map(|(_, w)| w)
+}
+
 /// VXLAN support: from `CONFIG_VXLAN` when the config is known; otherwise
 /// by creating a vxlan link inside a temporary child network namespace
 /// (`ip -n ra-probe-vx-* link add vx0 type vxlan id 1 dstport 4789`), never

@@ -120,6 +120,7 @@ pub fn probe_with(opts: &ProbeOptions, asker: &(dyn nft::Asker + Sync)) -> Capab
         features,
         iptables,
         sysctls: host::sysctls(),
+        proc_sys_writable: host::proc_sys_writable(),
         assumed_missing: BTreeSet::new(),
         probe_ms: 0.0,
     };

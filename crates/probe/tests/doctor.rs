@@ -51,6 +51,7 @@ fn json_has_the_documented_keys() {
         "degradations",
         "conflicts",
         "sysctls",
+        "proc_sys",
         "iptables",
         "assumed_missing",
         "probe_ms",
@@ -119,4 +120,58 @@ fn conflicts_name_legacy_hosts_strict_rp_filter_and_forwarding() {
     let mut ok = Capabilities::full();
     ok.sysctls.insert("net.ipv4.ip_forward".into(), "0".into());
     assert_eq!(report(&ok, Req::Auto).exit_code(), 0);
+}
+
+#[test]
+fn read_only_proc_sys_is_reported_with_ip_forward_and_the_fix() {
+    let mut c = Capabilities::full();
+    c.sysctls.insert("net.ipv4.ip_forward".into(), "0".into());
+    c.proc_sys_writable = Some(false);
+    let r = report(&c, Req::Auto);
+    let conflicts = r.conflicts();
+    let ids: Vec<&str> = conflicts.iter().map(|x| x.id).collect();
+    assert_eq!(
+        ids,
+        ["accept-not-final", "ip-forward-off", "proc-sys-read-only"]
+    );
+    assert!(
+        conflicts[1]
+            .message
+            .contains("set it on the node (`sysctl -w net.ipv4.ip_forward=1`"),
+        "{}",
+        conflicts[1].message
+    );
+    assert!(
+        conflicts[2].message.contains("net.ipv4.ip_forward = 0")
+            && conflicts[2].message.contains("rtnetlink"),
+        "{}",
+        conflicts[2].message
+    );
+    let j = r.to_json();
+    assert_eq!(j["proc_sys"]["writable"], false);
+    assert_eq!(j["sysctls"]["net.ipv4.ip_forward"], "0");
+    assert!(r.to_string().contains("/proc/sys: read-only"), "{r}");
+    assert_eq!(r.exit_code(), 0, "information, not a degradation");
+    c.proc_sys_writable = Some(true);
+    let r = report(&c, Req::Auto);
+    assert!(r.conflicts().iter().all(|x| x.id != "proc-sys-read-only"));
+    assert!(r.to_string().contains("/proc/sys: writable"));
+}
+
+#[test]
+fn mount_table_decides_whether_proc_sys_is_writable() {
+    let host = "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+                23 22 0:22 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n";
+    assert_eq!(probe::host::writable_in(host, "/proc/sys/net"), Some(true));
+    // A container runtime's readonlyPaths: /proc/sys bind-mounted read-only.
+    let pod =
+        format!("{host}40 23 0:22 /sys /proc/sys ro,nosuid,nodev,noexec,relatime - proc proc rw\n");
+    assert_eq!(probe::host::writable_in(&pod, "/proc/sys/net"), Some(false));
+    // /proc/sysrq-trigger is not under /proc/sys.
+    let other = format!("{host}41 23 0:22 /sysrq-trigger /proc/sysrq-trigger ro - proc proc rw\n");
+    assert_eq!(
+        probe::host::writable_in(&other, "/proc/sys/net"),
+        Some(true)
+    );
+    assert_eq!(probe::host::writable_in("", "/proc/sys/net"), None);
 }

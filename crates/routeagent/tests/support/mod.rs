@@ -13,9 +13,9 @@ pub const PORT: u16 = 9181;
 
 /// A node namespace: uplink eth0 10.1.0.1/24, CNI bridge cni0 10.244.1.1/24,
 /// underlay eth1 192.168.50.1/24. IPv6 duplicate address detection is off
-/// in it, so a link-local address (and its local route) is final when its
-/// link comes up: snapshots compared across seconds do not see the kernel
-/// finish DAD in between.
+/// in it (also for links made later, such as the agent's), so a link-local
+/// address (and its local route) is final when its link comes up: snapshots
+/// compared across seconds do not see the kernel finish DAD in between.
 pub fn node_ns(prefix: &str) -> NetNs {
     netns::require_root();
     let ns = NetNs::new(prefix).expect("namespace");
