@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use topology::Topology;
+use topology::{Topology, TopologyError};
 use tracing::{info, warn};
 
 /// The latest word of a source.
@@ -45,21 +45,30 @@ impl FileSource {
     }
 }
 
-/// Reads and validates a topology file: (digest, result).
-pub fn read(path: &Path) -> (String, Result<Topology, String>) {
+/// Reads and validates a topology file: (digest of its bytes, result).
+pub fn read(path: &Path) -> (String, Result<Topology, TopologyError>) {
     match std::fs::read(path) {
-        Err(e) => (
+        Err(source) => (
             String::new(),
-            Err(format!("cannot read topology file {}: {e}", path.display())),
+            Err(TopologyError::Io {
+                path: path.to_path_buf(),
+                source,
+            }),
         ),
         Ok(bytes) => {
             let digest = crate::digest(&bytes);
             let text = String::from_utf8_lossy(&bytes);
-            let res = Topology::from_yaml(&text)
-                .map_err(|e| format!("{}: {e}; keeping the last good topology", path.display()));
-            (digest, res)
+            (
+                digest,
+                Topology::from_yaml(&text).map_err(|e| e.in_file(path)),
+            )
         }
     }
+}
+
+/// What `/status` says about a refused topology file.
+fn refused(e: &TopologyError) -> String {
+    format!("{}; keeping the last good topology", errchain::Chain(e))
 }
 
 impl TopologySource for FileSource {
@@ -72,11 +81,11 @@ impl TopologySource for FileSource {
                 error: None,
             },
             Err(e) => {
-                warn!(error = %e, "topology file invalid at start");
+                warn!(error = %errchain::Chain(&e), "topology file invalid at start");
                 SourceUpdate {
                     topology: None,
                     digest,
-                    error: Some(e),
+                    error: Some(refused(&e)),
                 }
             }
         };
@@ -113,11 +122,11 @@ impl TopologySource for FileSource {
                         }
                     }
                     Err(e) => {
-                        warn!(error = %e, "topology reload refused");
+                        warn!(error = %errchain::Chain(&e), "topology reload refused");
                         SourceUpdate {
                             topology: prev,
                             digest,
-                            error: Some(e),
+                            error: Some(refused(&e)),
                         }
                     }
                 };

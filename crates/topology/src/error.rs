@@ -76,7 +76,7 @@ impl TopologyError {
 
     /// The same error, naming `path` as the file it is in (syntax and
     /// validation errors; others are returned unchanged).
-    pub(crate) fn in_file(mut self, path: &Path) -> Self {
+    pub fn in_file(mut self, path: &Path) -> Self {
         if let TopologyError::Syntax { file, .. } | TopologyError::Invalid { file, .. } = &mut self
         {
             *file = Some(path.to_path_buf());
