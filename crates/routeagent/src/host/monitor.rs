@@ -18,7 +18,8 @@ pub fn start() -> mpsc::Receiver<Drift> {
             }
         };
         while let Some(ev) = m.recv().await {
-            if tx.send(drift(ev)).await.is_err() {
+            let Some(d) = drift(ev) else { continue };
+            if tx.send(d).await.is_err() {
                 return;
             }
         }
@@ -26,9 +27,13 @@ pub fn start() -> mpsc::Receiver<Drift> {
     rx
 }
 
-/// The drift an event means, described as `ip monitor` would.
-pub fn drift(ev: Event) -> Drift {
-    let host = |object, detail: String| Drift::Host { object, detail };
+/// The drift an event means, described as `ip monitor` would; `None` for
+/// a flood entry added to an owned link, which is what the agent's own
+/// converge does (`bridge fdb append`): counting it would make every pass
+/// that adds a remote VTEP trigger a second, full pass. A foreign addition
+/// is removed by the periodic full resync.
+pub fn drift(ev: Event) -> Option<Drift> {
+    let host = |object, detail: String| Some(Drift::Host { object, detail });
     match ev {
         Event::LinkDeleted { name } => host(HostObject::Link, format!("Deleted {name}")),
         Event::LinkChanged { name, up, mtu } => host(
@@ -56,15 +61,15 @@ pub fn drift(ev: Event) -> Drift {
                 None => format!("Deleted lookup {table}"),
             },
         ),
-        Event::FdbChanged { dev, dst, deleted } => host(
+        Event::FdbChanged { deleted: false, .. } => None,
+        Event::FdbChanged { dev, dst, .. } => host(
             HostObject::Fdb,
             format!(
-                "{}00:00:00:00:00:00 dev {dev}{}",
-                if deleted { "Deleted " } else { "" },
+                "Deleted 00:00:00:00:00:00 dev {dev}{}",
                 dst.map(|d| format!(" dst {d}")).unwrap_or_default()
             ),
         ),
-        Event::Resync => Drift::HostResync,
+        Event::Resync => Some(Drift::HostResync),
     }
 }
 
@@ -79,11 +84,24 @@ mod tests {
                 pref: Some(150),
                 table: 150
             }),
-            Drift::Host {
+            Some(Drift::Host {
                 object: HostObject::Rule,
                 detail: "Deleted pref 150 lookup 150".into()
-            }
+            })
         );
-        assert_eq!(drift(Event::Resync), Drift::HostResync);
+        assert_eq!(drift(Event::Resync), Some(Drift::HostResync));
+        let fdb = |deleted| Event::FdbChanged {
+            dev: "vx-submariner".into(),
+            dst: Some("10.1.0.3".parse().unwrap()),
+            deleted,
+        };
+        assert_eq!(drift(fdb(false)), None, "the agent's own appends");
+        assert_eq!(
+            drift(fdb(true)),
+            Some(Drift::Host {
+                object: HostObject::Fdb,
+                detail: "Deleted 00:00:00:00:00:00 dev vx-submariner dst 10.1.0.3".into()
+            })
+        );
     }
 }
