@@ -15,20 +15,27 @@ use rtnetlink::Handle;
 /// without a next hop and `global` with one, as `ip route` picks it. Equals
 /// `ip route replace DST [via VIA] dev DEV [src SRC] table T proto 166 [onlink]`.
 pub async fn replace_route(handle: &Handle, r: &plan::Route, oif: u32) -> Result<()> {
+    new_route(handle, r, oif, NLM_F_CREATE | NLM_F_REPLACE, "replace").await
+}
+
+/// Sends RTM_NEWROUTE for `r` with `flags`; errors name the route and `verb`.
+pub(super) async fn new_route(
+    handle: &Handle,
+    r: &plan::Route,
+    oif: u32,
+    flags: u16,
+    verb: &'static str,
+) -> Result<()> {
     let msg = message(r, oif).map_err(|reason| Error::Invalid {
         object: describe(r),
         reason,
     })?;
-    ack(
-        handle,
-        RouteNetlinkMessage::NewRoute(msg),
-        NLM_F_CREATE | NLM_F_REPLACE,
-    )
-    .await
-    .map_err(|e| e.on(describe(r), "replace"))
+    ack(handle, RouteNetlinkMessage::NewRoute(msg), flags)
+        .await
+        .map_err(|e| e.on(describe(r), verb))
 }
 
-pub(super) fn message(r: &plan::Route, oif: u32) -> Result<RouteMessage, String> {
+fn message(r: &plan::Route, oif: u32) -> Result<RouteMessage, String> {
     let v4 = r.dst.addr().is_ipv4();
     for (what, a) in [("via", r.via), ("src", r.src)] {
         if let Some(a) = a {
