@@ -3,8 +3,8 @@
 //! known to hold the previous plan (the monitor and the periodic full
 //! converge catch anything else).
 
-use super::{add_route, delete_route, describe, replace_route, RouteState, PROTO};
-use crate::error::{Error, Result};
+use super::{add_route, delete_route, normalized, oif, replace_route, RouteState, PROTO};
+use crate::error::Result;
 use crate::links::LinkTable;
 use crate::report::Outcome;
 use futures::StreamExt;
@@ -20,11 +20,7 @@ fn keyed(routes: &[plan::Route]) -> BTreeMap<(u32, IpNet), plan::Route> {
     routes
         .iter()
         .map(|r| {
-            let r = plan::Route {
-                dst: r.dst.trunc(),
-                table: if r.table == 0 { 254 } else { r.table },
-                ..r.clone()
-            };
+            let r = normalized(r);
             ((r.table, r.dst), r)
         })
         .collect()
@@ -49,12 +45,12 @@ pub async fn apply_route_delta(
         if was == Some(r) {
             continue;
         }
-        let Some(oif) = links.index(&r.dev) else {
-            out.push(Err(Error::Invalid {
-                object: describe(r),
-                reason: format!("device {} does not exist", r.dev),
-            }));
-            continue;
+        let oif = match oif(links, r) {
+            Ok(i) => i,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
         };
         let changed = was.is_some();
         sends.push(async move {

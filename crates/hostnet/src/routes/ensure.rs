@@ -2,7 +2,8 @@
 //! protocols are never changed.
 
 use super::{
-    default_metric, delete_route, describe, list_routes, replace_route, RouteState, PROTO,
+    default_metric, delete_route, describe, list_routes, normalized, oif, replace_route,
+    RouteState, PROTO,
 };
 use crate::error::{Error, Result};
 use crate::links::LinkTable;
@@ -37,11 +38,7 @@ pub async fn ensure_routes(
     let mut want: Vec<plan::Route> = Vec::new();
     let mut planned: HashMap<(u32, IpNet), usize> = HashMap::new();
     for r in desired {
-        let r = plan::Route {
-            dst: r.dst.trunc(),
-            table: if r.table == 0 { 254 } else { r.table },
-            ..r.clone()
-        };
+        let r = normalized(r);
         // Two planned routes with one kernel key would replace each other
         // on every converge: keep the first, report the second.
         match planned.get(&(r.table, r.dst)).map(|&i| &want[i]) {
@@ -88,12 +85,12 @@ pub async fn ensure_routes(
             }));
             continue;
         }
-        let Some(oif) = links.index(&r.dev) else {
-            out.push(Err(Error::Invalid {
-                object: describe(r),
-                reason: format!("device {} does not exist", r.dev),
-            }));
-            continue;
+        let oif = match oif(links, r) {
+            Ok(i) => i,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
         };
         let outcome = if ours.is_empty() {
             Outcome::Created

@@ -149,6 +149,26 @@ fn ip(a: &RouteAddress) -> Option<IpAddr> {
 }
 
 /// How a route is named in errors: `route DST [via V] table T`.
+/// `r` as the kernel keys and reports it: the destination's host bits
+/// cleared, table 0 meaning main (254).
+pub(crate) fn normalized(r: &plan::Route) -> plan::Route {
+    plan::Route {
+        dst: r.dst.trunc(),
+        table: if r.table == 0 { 254 } else { r.table },
+        ..r.clone()
+    }
+}
+
+/// The ifindex of `r.dev`, or an error naming the route.
+pub(crate) fn oif(links: &LinkTable, r: &plan::Route) -> crate::error::Result<u32> {
+    links
+        .index(&r.dev)
+        .ok_or_else(|| crate::error::Error::Invalid {
+            object: describe(r),
+            reason: format!("device {} does not exist", r.dev),
+        })
+}
+
 pub(crate) fn describe(r: &plan::Route) -> String {
     match r.via {
         Some(v) => format!("route {} via {} table {}", r.dst, v, r.table),
