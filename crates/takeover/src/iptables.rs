@@ -114,7 +114,7 @@ pub fn classify(save: &str) -> Vec<TableCleanup> {
             rules.push(parse_rule(chain, spec));
         } else if line.trim() == "COMMIT" {
             let t = classify_table(&table, &builtin, &user, &rules);
-            if !t.found.is_empty() {
+            if !t.found.is_empty() || !t.kept.is_empty() {
                 out.push(t);
             }
         }
@@ -161,13 +161,13 @@ fn classify_table(
         let foreign_into = into
             .iter()
             .any(|r| !builtin.contains(&r.chain) && !names::is_chain(&r.chain));
-        t.found
-            .push(format!("{table} chain {c} ({} rules)", inside.len()));
         for r in &foreign {
             t.kept
                 .push(format!("{table} -A {c} {} (not the route agent's)", r.spec));
         }
         if foreign.is_empty() && !foreign_into {
+            t.found
+                .push(format!("{table} chain {c} ({} rules)", inside.len()));
             for r in into.iter().filter(|r| builtin.contains(&r.chain)) {
                 t.found
                     .push(format!("{table} jump -A {} {}", r.chain, r.spec));
@@ -179,6 +179,7 @@ fn classify_table(
                 .iter()
                 .filter(|r| !foreign.iter().any(|f| std::ptr::eq(**f, **r)))
             {
+                t.found.push(format!("{table} rule -A {c} {}", r.spec));
                 rule_lines.push(format!("-D {c} {}", r.spec));
             }
             if !foreign.is_empty() {

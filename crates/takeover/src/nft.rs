@@ -60,8 +60,6 @@ pub fn classify(t: &TableSummary) -> TableCleanup {
             );
             continue;
         }
-        out.found
-            .push(format!("{name} chain {} ({} rules)", c.name, c.rules.len()));
         let jumped_into_by_others = t.chains.iter().any(|o| {
             !names::is_chain(&o.name) && o.rules.iter().any(|r| r.jumps.contains(&c.name))
         });
@@ -84,7 +82,18 @@ pub fn classify(t: &TableSummary) -> TableCleanup {
             }
         }
         if !keep_chain {
+            out.found
+                .push(format!("{name} chain {} ({} rules)", c.name, c.rules.len()));
             chains.push(Removal::Chain(c.name.clone()));
+        } else {
+            for r in c.rules.iter().filter(|r| !foreign_rule(r)) {
+                out.found.push(format!(
+                    "{name} chain {} rule handle {} ({})",
+                    c.name,
+                    r.handle,
+                    describe(r)
+                ));
+            }
         }
     }
     let mut sets = Vec::new();
@@ -100,13 +109,11 @@ pub fn classify(t: &TableSummary) -> TableCleanup {
     }
     if out.kept.is_empty() {
         out.removals = vec![Removal::Table];
+        out.found.push(format!("{name} table"));
     } else {
         out.removals.extend(rules);
         out.removals.extend(chains);
         out.removals.extend(sets);
-    }
-    if out.found.is_empty() && out.kept.is_empty() {
-        out.found.push(format!("{name} (empty)"));
     }
     out
 }
@@ -194,7 +201,7 @@ mod tests {
         };
         let c = classify(&t);
         assert_eq!(c.removals, [Removal::Table]);
-        assert_eq!(c.found.len(), 3);
+        assert_eq!(c.found.len(), 4);
     }
 
     #[test]
