@@ -174,7 +174,7 @@ const LEFTOVERS: &str = "for t in iptables-legacy iptables-nft; do $t-save -t ma
     $t-save -t filter 2>/dev/null | grep SUBMARINER; $t-save -t nat 2>/dev/null | grep -E 'SUBMARINER-(POSTROUTING|INPUT|FORWARD|FWD-MSSCLAMP)' \
     | grep -vE '^:SUBMARINER-POSTROUTING - |^-A POSTROUTING -j SUBMARINER-POSTROUTING$|^-A SUBMARINER-POSTROUTING -j SUBMARINER-GN-EGRESS$'; done; \
     ipset list -n | grep -E '^SUBMARINER-'; nft list tables | grep -E 'submariner-ipv'; \
-    nft list chain ip submariner SUBMARINER-POSTROUTING 2>/dev/null | grep -E 'accept|snat'; \
+    nft list chain ip submariner SUBMARINER-POSTROUTING 2>/dev/null | grep -E 'accept|snat' | grep -v policy; \
     nft list table ip submariner 2>/dev/null | grep -E 'SUBMARINER-(INPUT|FORWARD|LOCALCIDRS|REMOTECIDRS)'; \
     ip route show table all proto static; ip rule show pref 150 | grep -v 'proto 166'; \
     bridge fdb show dev vx-submariner 2>/dev/null | grep 10.1.0.9; true";
@@ -298,7 +298,8 @@ fn takeover(layout: Layout, gateway: bool) {
     build(&ns, layout, gateway, false);
     let back = ns.sh(LEFTOVERS).unwrap();
     assert!(
-        back.contains("10.245.0.0/16") && (back.contains("SUBMARINER-INPUT") || back.contains("submariner-ipv4")),
+        back.contains("10.245.0.0/16")
+            && (back.contains("SUBMARINER-INPUT") || back.contains("submariner-ipv4")),
         "the Go agent's state is back:\n{back}"
     );
 }
