@@ -351,3 +351,119 @@ fn takeover_nft_per_family_tables_gateway() {
 fn takeover_nft_per_family_tables_non_gateway() {
     takeover(Layout::NftPerFamily, false);
 }
+
+/// A half-removed Go-agent state: a jump whose chain was flushed, a chain
+/// without its jump holding only Globalnet's jump, a set nothing refers to,
+/// an empty per-family table, and a shared table left with only foreign
+/// chains next to an empty chain of the Go agent's. Converges without error
+/// and without touching the foreign parts.
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn half_removed_state_converges_without_touching_others() {
+    let ns = node_ns("ratkh");
+    ns.sh("set -e
+           T=iptables-legacy
+           $T -t mangle -N SUBMARINER-POSTROUTING
+           $T -t mangle -I POSTROUTING 1 -j SUBMARINER-POSTROUTING
+           $T -t nat -N SUBMARINER-POSTROUTING
+           $T -t nat -N SUBMARINER-GN-EGRESS
+           $T -t nat -A SUBMARINER-POSTROUTING -j SUBMARINER-GN-EGRESS
+           $T -t nat -A SUBMARINER-GN-EGRESS -m mark --mark 0xc0000/0xc0000 -j ACCEPT
+           ipset create SUBMARINER-REMOTECIDRS hash:net
+           nft -f - <<'EOF'
+table ip submariner-ipv4 {
+}
+table ip submariner {
+	chain SUBMARINER-GN-INGRESS {
+		type nat hook prerouting priority -110; policy accept;
+		ip daddr 242.0.0.1 dnat to 10.244.1.5
+	}
+	chain SUBMARINER-FORWARD {
+	}
+}
+EOF")
+        .expect("half-removed state");
+    ns.sh(&format!("nft -f - <<'EOF'\n{KUBE_PROXY}EOF"))
+        .unwrap();
+    let foreign_cmd = "iptables-legacy-save -t nat | grep GN; nft list chain ip submariner SUBMARINER-GN-INGRESS; nft list table ip kube-proxy-like";
+    let foreign = ns.sh(foreign_cmd).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("topology.yaml");
+    std::fs::write(&config, topology(&[("cluster-b", &REMOTES)], "a2")).unwrap();
+    let state_dir = dir.path().join("state");
+    let (ok, out) = apply(&ns, &config, &state_dir, &[]);
+    assert!(ok && !out.contains("error"), "{out}");
+    assert_eq!(
+        ns.sh(foreign_cmd).unwrap(),
+        foreign,
+        "foreign objects changed:\n{out}"
+    );
+    let left = ns
+        .sh("iptables-legacy-save -t mangle | grep SUBMARINER; ipset list -n | grep SUBMARINER; \
+             nft list tables | grep submariner-ipv4; nft list table ip submariner | grep SUBMARINER-FORWARD; true")
+        .unwrap();
+    assert_eq!(left, "", "{out}");
+    assert!(
+        ns.sh("iptables-legacy-save -t nat")
+            .unwrap()
+            .contains("-A SUBMARINER-POSTROUTING -j SUBMARINER-GN-EGRESS"),
+        "Globalnet's jump stays in the shared chain"
+    );
+    let before = state(&ns);
+    let (ok, again) = apply(&ns, &config, &state_dir, &[]);
+    assert!(ok && !again.contains("removed: "), "{again}");
+    assert_eq!(state(&ns), before);
+}
+
+/// `--no-takeover`: the Go agent's objects stay exactly as they are, and
+/// `/status` lists them as conflicts (its routes block the agent's).
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn no_takeover_leaves_everything_and_reports_conflicts() {
+    let ns = node_ns("ratkn");
+    build(&ns, Layout::IptablesNft, false, true);
+    let go = |ns: &NetNs| {
+        ns.sh("iptables-nft-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'; ipset list -n; ip route show table all proto static")
+            .unwrap()
+    };
+    let before = go(&ns);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("topology.yaml");
+    std::fs::write(&config, topology(&[("cluster-b", &REMOTES)], "a2")).unwrap();
+    let state_dir = dir.path().join("state");
+    let mut agent = start(&ns, &config, "a1", &state_dir, &["--no-takeover"]);
+    let mut conflicts = Vec::new();
+    until(
+        "takeover conflicts in /status",
+        std::time::Duration::from_secs(20),
+        || {
+            if let Ok(Some(code)) = agent.child.try_wait() {
+                panic!("routeagent exited with {code}: {}", log(&agent));
+            }
+            let s = status(&ns).unwrap_or_default();
+            conflicts = s["takeover"]["conflicts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            !conflicts.is_empty()
+        },
+    );
+    assert!(
+        conflicts
+            .iter()
+            .any(|c| c.as_str().unwrap_or("").contains("SUBMARINER-FORWARD")),
+        "{conflicts:?}"
+    );
+    let s = status(&ns).unwrap();
+    assert!(
+        s["takeover"]["removed"].as_array().unwrap().is_empty(),
+        "{s}"
+    );
+    assert_eq!(
+        go(&ns),
+        before,
+        "--no-takeover changed the Go agent's objects"
+    );
+    drop(agent.child.kill());
+    let _ = agent.child.wait();
+}
