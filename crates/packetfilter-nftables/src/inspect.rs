@@ -133,11 +133,7 @@ fn rule_summary(a: &[(u16, &[u8])]) -> RuleSummary {
                 }
             }
             "lookup" => r.sets.extend(attr_str(&data, 1)),
-            "meta" => {
-                if find(&data, 2).and_then(be32) == Some(NFT_META_MARK) {
-                    r.mark = true;
-                }
-            }
+            "meta" if find(&data, 2).and_then(be32) == Some(NFT_META_MARK) => r.mark = true,
             _ => {}
         }
         r.exprs.push(name);

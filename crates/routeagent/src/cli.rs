@@ -170,6 +170,9 @@ pub struct LabArgs {
     /// JSON output.
     #[arg(long)]
     pub json: bool,
+    /// demo: instead of the usual checks, the takeover from Submariner's Go route agent (own lab).
+    #[arg(long)]
+    pub takeover: bool,
 }
 
 /// Lab actions.

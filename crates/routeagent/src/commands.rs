@@ -313,6 +313,14 @@ fn lab(a: LabArgs) -> Result<i32> {
     config.clusters = a.clusters;
     config.nodes = a.nodes;
     config.agent_binary = std::env::current_exe().context("cannot find the routeagent binary")?;
+    if a.takeover {
+        if a.action != LabAction::Demo {
+            bail!("--takeover goes with `lab demo`");
+        }
+        let r = lab::checks::takeover::demo(config);
+        print_report(&r, a.json)?;
+        return Ok(i32::from(!r.passed()));
+    }
     let action = match a.action {
         LabAction::Up => lab::cli::Action::Up,
         LabAction::Down => lab::cli::Action::Down,

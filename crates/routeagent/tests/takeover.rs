@@ -130,9 +130,7 @@ fn go_nft(layout: Layout) -> String {
         })
         .collect();
     let sets = "\tset SUBMARINER-LOCALCIDRS { type ipv4_addr; flags interval; elements = { 10.244.0.0/16, 10.96.0.0/16 } }\n\tset SUBMARINER-REMOTECIDRS { type ipv4_addr; flags interval; elements = { 10.245.0.0/16, 10.97.0.0/16 } }\n";
-    let common = format!(
-        "\tchain SUBMARINER-INPUT {{\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 4800 accept\n\t}}\n\tchain SUBMARINER-FORWARD {{\n\t\ttype filter hook forward priority -10; policy accept;\n\t\toifname \"vx-submariner\" accept\n\t}}\n"
-    );
+    let common = "\tchain SUBMARINER-INPUT {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 4800 accept\n\t}\n\tchain SUBMARINER-FORWARD {\n\t\ttype filter hook forward priority -10; policy accept;\n\t\toifname \"vx-submariner\" accept\n\t}\n";
     let gn = "\tset SM-GN-abc { type ipv4_addr; flags interval; elements = { 10.244.3.0/24 } }\n\tchain SUBMARINER-GN-EGRESS {\n\t\tip daddr 10.245.0.0/16 meta mark set mark | 0x000c0000\n\t\tip saddr @SM-GN-abc meta mark & 0x000c0000 == 0x000c0000 snat to 242.0.0.1-242.0.0.8\n\t}\n";
     match layout {
         Layout::NftShared => format!(

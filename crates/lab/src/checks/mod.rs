@@ -11,6 +11,7 @@ pub mod host_network;
 pub mod mss_clamp;
 pub mod pod_to_pod;
 pub mod source_address;
+pub mod takeover;
 pub mod three_clusters;
 pub mod throughput;
 pub mod uninstall;
