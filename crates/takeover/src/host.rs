@@ -161,9 +161,10 @@ pub async fn reown(
 
 /// After the agent's own routes, rules and packet filter are in place:
 /// deletes the Go agent's routes that are still there (`ip route del`),
-/// then its rules (`ip rule del pref 150 lookup 150`; the kernel deletes
-/// the oldest of equal rules first, so the agent's own stays, and is added
-/// back if it went too). Returns what was removed and the errors.
+/// then its rules (`ip rule del pref 150 lookup 150`, which the kernel
+/// applies to the first rule of that priority and table whatever its
+/// protocol: when that was the agent's own, it is added back and the next
+/// round takes the Go agent's). Returns what was removed and the errors.
 pub async fn remove_stale(handle: &Handle, plan: &HostPlan) -> (Vec<String>, Vec<String>) {
     let mut removed = Vec::new();
     let mut errors = Vec::new();
@@ -178,27 +179,58 @@ pub async fn remove_stale(handle: &Handle, plan: &HostPlan) -> (Vec<String>, Vec
             Err(e) => errors.push(format!("{line}: {}", errchain::Chain(&e))),
         }
     }
-    for r in &found.rules {
-        match delete_rule(handle, r).await {
-            Ok(_) => removed.push(format!("rule {r}")),
-            Err(e) => errors.push(format!("rule {r}: {}", errchain::Chain(&e))),
+    // A delete without protocol takes the first rule of that priority and
+    // table, which may be the agent's own when it was added first: then the
+    // agent's goes back (behind the Go agent's) and the next round deletes
+    // the Go agent's. Both look up the same table, so traffic sees no
+    // difference at any moment.
+    for _ in 0..=found.rules.len() * 2 {
+        let now = match list_rules(handle).await {
+            Ok(now) => now,
+            Err(e) => {
+                errors.push(errchain::Chain(&e).to_string());
+                break;
+            }
+        };
+        let Some(go) = now.iter().find(|r| is_go_rule(r)) else {
+            break;
+        };
+        if let Err(e) = delete_rule(handle, go).await {
+            errors.push(format!("rule {go}: {}", errchain::Chain(&e)));
+            break;
+        }
+        if let Err(e) = add_missing(handle, plan).await {
+            errors.push(e);
+            break;
         }
     }
-    if !found.rules.is_empty() {
-        match list_rules(handle).await {
-            Ok(now) => {
-                for want in &plan.rules {
-                    if !now.iter().any(|r| r.is(want)) {
-                        if let Err(e) = add_rule(handle, want).await {
-                            errors.push(errchain::Chain(&e).to_string());
-                        }
-                    }
-                }
-            }
-            Err(e) => errors.push(errchain::Chain(&e).to_string()),
+    if let Ok(now) = list_rules(handle).await {
+        let left = now.iter().filter(|r| is_go_rule(r)).count();
+        for r in found.rules.iter().skip(left) {
+            removed.push(format!("rule {r}"));
+        }
+        if left > 0 {
+            errors.push(format!(
+                "{left} rule(s) pref 150 lookup 150 without protocol 166 remain"
+            ));
         }
     }
     (removed, errors)
+}
+
+/// `ip rule add pref P lookup T proto 166` for every planned rule missing.
+async fn add_missing(handle: &Handle, plan: &HostPlan) -> Result<(), String> {
+    let now = list_rules(handle)
+        .await
+        .map_err(|e| errchain::Chain(&e).to_string())?;
+    for want in &plan.rules {
+        if !now.iter().any(|r| r.is(want)) {
+            add_rule(handle, want)
+                .await
+                .map_err(|e| errchain::Chain(&e).to_string())?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
