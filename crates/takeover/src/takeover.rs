@@ -56,6 +56,17 @@ impl GoAgentTakeover {
             r.adopted.extend(adopted);
             r.errors.extend(errors);
         }
+        // Values the Go agent already set are not changed, so not journaled:
+        // uninstall leaves them as the Go agent wants them.
+        for s in &plan.sysctls {
+            let now = hostnet::sysctl::read_sysctl(self.host.handle(), &s.key).await;
+            if now.is_ok_and(|v| v.trim() == s.value) {
+                r.adopted.push(format!(
+                    "sysctl {}={} (already set; kept on uninstall)",
+                    s.key, s.value
+                ));
+            }
+        }
         r
     }
 
