@@ -195,7 +195,9 @@ impl Reconciler {
         out
     }
 
-    /// The steps of a pass; an `Err` stops it before the host is touched.
+    /// The steps of a pass; an `Err` stops it before the host is touched
+    /// (first of all a network plugin whose datapath is not supported:
+    /// [`topology::Cni::datapath`]).
     async fn pass_steps(
         &mut self,
         topo: &Topology,
@@ -203,6 +205,7 @@ impl Reconciler {
         start: Instant,
         out: &mut PassOutcome,
     ) -> Result<(), Error> {
+        topo.cluster.cni.datapath()?;
         let query = FactsQuery::new(topo, &self.node)?;
         out.role = Some(query.role);
         let facts = self.host.facts(&query).await.map_err(Error::Facts)?;

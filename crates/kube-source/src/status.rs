@@ -5,7 +5,9 @@
 //!
 //! Works with both CRDs: ours (`deploy/crds`) has the status subresource,
 //! Submariner's has none. The writer tries `PUT .../status` first and, on
-//! `404` for an object that exists, writes the whole object from then on.
+//! `404` for an object that exists or `403` (Submariner's operator Role
+//! grants `routeagents` but not `routeagents/status`), writes the whole
+//! object from then on.
 //! A `409 Conflict` (someone else wrote in between) is retried with the
 //! fresh object.
 
@@ -212,6 +214,12 @@ impl StatusWriter {
                 Ok(()) => {
                     self.mode.store(1, Ordering::Relaxed);
                     return Ok(());
+                }
+                Err(e) if code(&e) == Some(403) => {
+                    // Submariner's operator grants routeagents but not
+                    // routeagents/status (its CRD has no such subresource).
+                    info!(routeagent = %self.name, "not allowed to write routeagents/status (Submariner's operator Role); writing the whole object");
+                    self.mode.store(2, Ordering::Relaxed);
                 }
                 Err(e) if code(&e) == Some(404) => {
                     // 404 for an object that exists: no status subresource.

@@ -10,12 +10,35 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "routeagent", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Log filter (tracing EnvFilter syntax).
+    /// Log filter (tracing EnvFilter syntax); `info` becomes `debug` when
+    /// SUBMARINER_DEBUG is true.
     #[arg(long, global = true, env = "ROUTEAGENT_LOG", default_value = "info")]
     pub log: String,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The log filter: `--log`, raised from `info` to `debug` when
+    /// `SUBMARINER_DEBUG` is true (Go's ParseBool, as the operator writes
+    /// it). Any other `--log` is kept as given.
+    pub fn log_filter(&self) -> String {
+        let debug = std::env::var("SUBMARINER_DEBUG")
+            .ok()
+            .and_then(|v| kube_source::config::go_bool(v.trim()).ok())
+            .unwrap_or(false);
+        log_filter(&self.log, debug)
+    }
+}
+
+/// `log`, or `debug` in its place when `debug` is set and `log` is `info`.
+fn log_filter(log: &str, debug: bool) -> String {
+    if debug && log.trim() == "info" {
+        "debug".into()
+    } else {
+        log.to_string()
+    }
 }
 
 /// Subcommands.
@@ -141,6 +164,14 @@ pub struct DoctorArgs {
     /// One JSON object (schema: docs/DOCTOR.md).
     #[arg(long)]
     pub json: bool,
+    /// The cluster's network plugin (Submariner's names); checked for a
+    /// datapath this agent programs. Default: the topology's `cluster.cni`
+    /// with --config, else `generic`.
+    #[arg(long, env = "SUBMARINER_NETWORKPLUGIN")]
+    pub network_plugin: Option<String>,
+    /// Topology file whose `cluster.cni` is checked.
+    #[arg(long, env = "ROUTEAGENT_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Packet-filter flags.
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -238,4 +269,17 @@ pub enum BenchWhat {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn submariner_debug_raises_only_the_default_level() {
+        assert_eq!(super::log_filter("info", true), "debug");
+        assert_eq!(super::log_filter("info", false), "info");
+        assert_eq!(
+            super::log_filter("warn,hostnet=trace", true),
+            "warn,hostnet=trace"
+        );
+    }
 }

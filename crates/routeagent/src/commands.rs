@@ -225,17 +225,42 @@ async fn plan(a: PlanArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `routeagent doctor`.
+/// `routeagent doctor`: the probe's report, plus whether the cluster's
+/// network plugin has a datapath this agent programs (exit 2 when not).
 fn doctor(a: DoctorArgs) -> Result<i32> {
     let caps = crate::filter::probe(&a.filter);
     let choice = capabilities::choose(&caps, a.filter.packet_filter);
     let report = probe::doctor::Report::new(&caps, choice.as_ref());
+    let cni = match (&a.network_plugin, &a.config) {
+        (Some(p), _) => topology::Cni::parse(p),
+        (None, Some(path)) => topology::Topology::load(path)?.cluster.cni,
+        (None, None) => topology::Cni::Generic,
+    };
+    let datapath = cni.datapath();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        let mut v = report.to_json();
+        v["datapath"] = serde_json::json!({
+            "cni": cni.name(),
+            "supported": datapath.is_ok(),
+            "datapath": datapath.as_ref().ok().map(|d| d.as_str()),
+            "reason": datapath.as_ref().err().map(ToString::to_string),
+        });
+        if datapath.is_err() {
+            v["exit_code"] = 2.into();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{report}");
+        match &datapath {
+            Ok(d) => println!("datapath: {} (network plugin {})", d.as_str(), cni.name()),
+            Err(e) => println!("datapath: NOT SUPPORTED: {e}"),
+        }
     }
-    Ok(report.exit_code())
+    Ok(if datapath.is_err() {
+        2
+    } else {
+        report.exit_code()
+    })
 }
 
 /// `routeagent lab ...`: the lab crate does the work and the printing.
