@@ -82,6 +82,9 @@ pub struct KubeConfig {
     pub uninstall: bool,
     /// `NODE_NAME`: this node (the pod's `spec.nodeName`).
     pub node_name: String,
+    /// `POD_NAME` (optional, from `metadata.name`): the agent's pod in
+    /// `namespace`, made the owner of the node's RouteAgent.
+    pub pod_name: Option<String>,
     /// The OS host name (`/proc/sys/kernel/hostname`), which Submariner's
     /// gateway writes into `Endpoint.spec.hostname`.
     pub os_hostname: String,
@@ -194,6 +197,7 @@ impl KubeConfig {
             debug,
             uninstall,
             node_name,
+            pod_name: val("POD_NAME"),
             os_hostname,
             grace: secs(
                 "ROUTEAGENT_KUBE_GRACE_SECONDS",

@@ -27,7 +27,9 @@ pub mod status;
 pub use build::{build_topology, BuildError, Built, Skipped};
 pub use config::{ConfigError, HealthCheckConfig, KubeConfig};
 pub use source::{client, start, ClientError, SourceState};
-pub use status::{AgentReport, RemoteHealth, StatusError, StatusWriter};
+pub use status::{
+    AgentReport, RemoteHealth, StatusError, StatusWriter, SYSCTL_ORIGINALS_ANNOTATION,
+};
 
 #[cfg(test)]
 mod build_tests;

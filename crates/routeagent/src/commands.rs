@@ -46,12 +46,18 @@ async fn shutdown_signal() {
 async fn run(a: RunArgs) -> Result<i32> {
     let host = Arc::new(HostnetOps::new(&a.state_dir).await?);
     if a.uninstall {
+        let kube = match a.source {
+            SourceKind::Kubernetes => Some(crate::kube::Kube::connect(&a.node).await?),
+            SourceKind::File => None,
+        };
+        if let Some(k) = &kube {
+            // The operator's DaemonSet mounts no state dir: the originals
+            // may only be on the RouteAgent.
+            host.merge_journal(&k.sysctl_originals().await?).await;
+        }
         let code = uninstall_with(host.as_ref(), &a.state_dir).await;
-        if a.source == SourceKind::Kubernetes {
-            crate::kube::Kube::connect(&a.node)
-                .await?
-                .delete_status()
-                .await?;
+        if let Some(k) = kube {
+            k.delete_status().await?;
         }
         return Ok(code);
     }
@@ -66,6 +72,8 @@ async fn run(a: RunArgs) -> Result<i32> {
         }
         SourceKind::Kubernetes => {
             let k = crate::kube::Kube::connect(&a.node).await?;
+            let found = k.sysctl_originals().await?;
+            host.keep_journal_in(&found, k.journal_store()).await;
             k.report_every(Duration::from_secs(30), status.clone());
             (k.updates.clone(), Some(k.metrics.clone()), Some(k))
         }
@@ -74,7 +82,6 @@ async fn run(a: RunArgs) -> Result<i32> {
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     tracing::info!(%addr, node = %a.node, "serving /healthz /readyz /status /metrics");
-    let _kube = kube;
     let resync = a
         .resync_seconds
         .or_else(|| {
@@ -98,6 +105,9 @@ async fn run(a: RunArgs) -> Result<i32> {
         status,
     };
     agent::run(opts, agent, shutdown_signal()).await;
+    if let Some(k) = kube {
+        k.stopped().await;
+    }
     Ok(0)
 }
 
