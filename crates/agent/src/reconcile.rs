@@ -62,7 +62,8 @@ pub struct PassOutcome {
     pub filter: FilterUpdate,
     /// Everything that went wrong, each naming its object.
     pub errors: Vec<Error>,
-    /// Planning warnings.
+    /// Planning warnings, then the host's notices (settings it may not
+    /// change here, each with its fix).
     pub warnings: Vec<String>,
     /// Wall time of the pass.
     pub duration: Duration,
@@ -227,6 +228,7 @@ impl Reconciler {
         let report = self.host.converge(&host_plan, scope).await;
         out.phases.host = t.elapsed();
         out.host_changes = report.changes;
+        out.warnings.extend(report.notices);
         out.errors
             .extend(report.errors.into_iter().map(Error::Host));
         let t = Instant::now();

@@ -161,3 +161,32 @@ fn an_unsupported_network_plugin_programs_nothing_and_says_so() {
         );
     });
 }
+
+#[test]
+fn host_notices_reach_the_status_warnings() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let host = Arc::new(FakeHost::default());
+        host.notices
+            .lock()
+            .unwrap()
+            .push("sysctl net.ipv4.ip_forward is 0, want 1: /proc/sys is read-only here".into());
+        let mut r = Reconciler::new("a2", host.clone(), Some(filter(&fake)));
+        let topo = topology(&[("cluster-b", "10.245.0.0/16")], "a1");
+        let out = r.pass(&topo).await;
+        assert!(out.converged(), "{:?}", out.errors);
+        let mut status = agent::Status::new("a2");
+        let update = agent::source::SourceUpdate {
+            topology: Some(Arc::new(topo.clone())),
+            digest: String::new(),
+            error: None,
+        };
+        status.pass_done(&update, &topo, &agent::Trigger::Resync, &out, true);
+        assert!(
+            status.warnings.iter().any(|w| w.contains("ip_forward")),
+            "{:?}",
+            status.warnings
+        );
+        assert_eq!(status.datapath, "kube-proxy");
+    });
+}

@@ -66,6 +66,12 @@ impl Host {
         &self.journal
     }
 
+    /// The notices of the last full converge (settings left as they are,
+    /// each with its fix); a converge of changes keeps them.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
     /// Adds journaled originals found elsewhere (another copy of the
     /// journal); keys already journaled here keep their value.
     pub fn merge_journal(&mut self, other: &SysctlJournal) {

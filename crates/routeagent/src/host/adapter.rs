@@ -66,7 +66,9 @@ impl HostnetOps {
     }
 }
 
-fn report(r: hostnet::Result<ConvergeReport>) -> HostReport {
+/// The agent's report of a converge; `notices` are the host's standing ones.
+fn report(r: hostnet::Result<ConvergeReport>, notices: &[String]) -> HostReport {
+    let notices = notices.to_vec();
     match r {
         Ok(r) => HostReport {
             changes: r.changes() as usize,
@@ -75,10 +77,12 @@ fn report(r: hostnet::Result<ConvergeReport>) -> HostReport {
                 .into_iter()
                 .map(|e| Box::new(e) as BoxError)
                 .collect(),
+            notices,
         },
         Err(e) => HostReport {
             changes: 0,
             errors: vec![Box::new(e)],
+            notices,
         },
     }
 }
@@ -98,10 +102,11 @@ impl HostOps for HostnetOps {
                 self.save(host.journal()).await;
             }
             let before = host.journal().clone();
-            let out = report(match scope {
+            let r = match scope {
                 Scope::Full => host.converge(plan).await,
                 Scope::Changes => host.converge_changes(plan).await,
-            });
+            };
+            let out = report(r, host.notices());
             // Keys of links this converge created are journaled as they
             // change (their links go away on uninstall anyway).
             if *host.journal() != before {
@@ -114,7 +119,7 @@ impl HostOps for HostnetOps {
     fn remove_all(&self) -> BoxFuture<'_, HostReport> {
         Box::pin(async move {
             let mut host = self.host.lock().await;
-            let out = report(host.remove_all().await);
+            let out = report(host.remove_all().await, &[]);
             if out.errors.is_empty() {
                 self.journal.remove();
                 if let Some(r) = self.remote.get() {
