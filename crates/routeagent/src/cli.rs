@@ -54,6 +54,10 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Report the host's capabilities, the chosen backend and every degradation.
     Doctor(DoctorArgs),
+    /// Wait until this node's Node object exists in the API, then exit 0
+    /// (Submariner's init container, `submariner-route-agent.sh` with
+    /// SUBMARINER_WAITFORNODE=true).
+    WaitForNode(WaitForNodeArgs),
     /// The multi-cluster lab in network namespaces.
     Lab(LabArgs),
     /// Benchmarks.
@@ -175,6 +179,17 @@ pub struct DoctorArgs {
     /// Packet-filter flags.
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+/// `routeagent wait-for-node`.
+#[derive(Debug, Args)]
+pub struct WaitForNodeArgs {
+    /// The node (the pod's spec.nodeName).
+    #[arg(long, env = "NODE_NAME")]
+    pub node: String,
+    /// Milliseconds between two reads of the Node.
+    #[arg(long, default_value_t = 1000)]
+    pub every_ms: u64,
 }
 
 /// `routeagent lab`.

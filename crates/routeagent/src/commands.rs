@@ -18,6 +18,7 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
         Command::Apply(a) => runtime()?.block_on(apply(a)),
         Command::Uninstall(a) => runtime()?.block_on(uninstall(a)),
         Command::Doctor(a) => doctor(a),
+        Command::WaitForNode(a) => runtime()?.block_on(wait_for_node(a)),
         Command::Lab(a) => lab(a),
         Command::Bench(a) => bench(a),
     }
@@ -132,6 +133,13 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
         eprintln!("error: {e}");
     }
     Ok(if out.converged() { 0 } else { 1 })
+}
+
+/// `routeagent wait-for-node`: returns 0 once the Node exists.
+async fn wait_for_node(a: WaitForNodeArgs) -> Result<i32> {
+    let client = kube_source::client_in("default").await?;
+    kube_source::wait_for_node(client, &a.node, Duration::from_millis(a.every_ms.max(1))).await;
+    Ok(0)
 }
 
 /// `routeagent uninstall`.

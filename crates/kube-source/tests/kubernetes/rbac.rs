@@ -144,3 +144,21 @@ async fn status_of_an_existing_routeagent_falls_back_to_the_object_on_403() {
     w.delete().await.unwrap();
     assert!(fake.get("routeagents", NS, "worker-1").is_none());
 }
+
+#[tokio::test]
+async fn wait_for_node_returns_once_the_node_exists() {
+    let fake = FakeApi::new();
+    fake.enforce_operator_rbac();
+    let wait = tokio::spawn(kube_source::wait_for_node(
+        fake.client(NS),
+        "worker-9",
+        std::time::Duration::from_millis(20),
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!wait.is_finished(), "no Node yet");
+    fake.put("nodes", crate::common::node("worker-9", "192.168.1.99"));
+    tokio::time::timeout(std::time::Duration::from_secs(5), wait)
+        .await
+        .expect("returns once the Node exists")
+        .unwrap();
+}
