@@ -25,7 +25,7 @@
 //! [`FakeApi::break_watches`], [`FakeApi::compact`], [`FakeApi::bookmark`],
 //! and read the request log.
 
-mod http;
+pub mod http;
 
 use bytes::Bytes;
 use futures::channel::mpsc::UnboundedSender;
