@@ -8,8 +8,9 @@
 # mirror apt already uses and imported once as ROUTEAGENT_BASE_IMAGE; later
 # builds reuse it. deploy/Dockerfile then copies the release binary
 # (ROUTEAGENT_BINARY, default target/release/routeagent: the one the tests
-# test; built when missing) onto it. The image carries the binary's sha256 as
-# a label, so a build with an unchanged binary is skipped.
+# test; built when missing) and deploy/submariner-route-agent.sh (the
+# operator's init container program) onto it. The image carries their sha256
+# as a label, so a build with both unchanged is skipped.
 #
 # Environment: ROUTEAGENT_IMAGE (default localhost/routeagent:dev),
 # ROUTEAGENT_BASE_IMAGE (default localhost/routeagent-base:bookworm),
@@ -69,13 +70,15 @@ if [ ! -x "$binary" ]; then
   say "building $binary"
   cargo build --release -p routeagent >&2
 fi
-sum=$(sha256sum "$binary" | cut -d' ' -f1)
+script=deploy/submariner-route-agent.sh
+sum=$(cat "$binary" "$script" | sha256sum | cut -d' ' -f1)
 if [ "$(podman image inspect --format '{{index .Labels "routeagent.binary-sha256"}}' "$image" 2>/dev/null)" = "$sum" ]; then
   say "image $image: up to date with $binary"
 else
   ctx=$(mktemp -d)
   trap 'rm -rf "$ctx"' EXIT
   cp "$binary" "$ctx/routeagent"
+  cp "$script" "$ctx/submariner-route-agent.sh"
   say "image $image: podman build FROM $base"
   # --network none: the RUN step needs no network with this base, and
   # podman's default network would add a bridge, iptables rules and

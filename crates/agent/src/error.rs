@@ -15,6 +15,10 @@ pub enum Error {
     /// The topology does not list this node (or is otherwise unusable).
     #[error(transparent)]
     Topology(#[from] topology::TopologyError),
+    /// The cluster's network plugin needs a datapath this agent does not
+    /// implement: nothing is programmed.
+    #[error(transparent)]
+    Datapath(#[from] topology::UnsupportedDatapath),
     /// The host's interfaces could not be learned.
     #[error("cannot discover the host's interfaces")]
     Facts(#[source] BoxError),

@@ -17,6 +17,10 @@ pub struct HostReport {
     pub changes: usize,
     /// Objects that could not be converged, each error naming its object.
     pub errors: Vec<BoxError>,
+    /// Settings left as they are because the agent may not change them
+    /// here (a global sysctl where /proc/sys is read-only), each with its
+    /// fix; shown with the pass's warnings in `/status`.
+    pub notices: Vec<String>,
 }
 
 /// How much of the host a converge looks at.

@@ -114,6 +114,11 @@ pub fn encode(status: &Status, extra: Option<&ExtraMetrics>) -> String {
         "Whether this node is the active gateway",
         gauge(status.role == Some(plan::Role::Gateway)),
     );
+    r.register(
+        "routeagent_datapath_supported",
+        "Whether the cluster's network plugin has a datapath this agent programs (0: it programs nothing)",
+        gauge(status.datapath != "unsupported"),
+    );
     let backend = Family::<[Label; 1], Gauge>::default();
     backend
         .get_or_create(&[("backend", Escaped(status.backend.clone()))])

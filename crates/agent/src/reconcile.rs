@@ -63,7 +63,8 @@ pub struct PassOutcome {
     pub filter: FilterUpdate,
     /// Everything that went wrong, each naming its object.
     pub errors: Vec<Error>,
-    /// Planning warnings.
+    /// Planning warnings, then the host's notices (settings it may not
+    /// change here, each with its fix).
     pub warnings: Vec<String>,
     /// Wall time of the pass.
     pub duration: Duration,
@@ -208,7 +209,9 @@ impl Reconciler {
         out
     }
 
-    /// The steps of a pass; an `Err` stops it before the host is touched.
+    /// The steps of a pass; an `Err` stops it before the host is touched
+    /// (first of all a network plugin whose datapath is not supported:
+    /// [`topology::Cni::datapath`]).
     async fn pass_steps(
         &mut self,
         topo: &Topology,
@@ -216,6 +219,7 @@ impl Reconciler {
         start: Instant,
         out: &mut PassOutcome,
     ) -> Result<(), Error> {
+        topo.cluster.cni.datapath()?;
         let query = FactsQuery::new(topo, &self.node)?;
         out.role = Some(query.role);
         let facts = self.host.facts(&query).await.map_err(Error::Facts)?;
@@ -242,6 +246,7 @@ impl Reconciler {
         let report = self.host.converge(&host_plan, scope).await;
         out.phases.host = t.elapsed();
         out.host_changes = report.changes;
+        out.warnings.extend(report.notices);
         out.errors
             .extend(report.errors.into_iter().map(Error::Host));
         let t = Instant::now();

@@ -69,6 +69,12 @@ pub struct Status {
     pub cluster: String,
     /// Remote cluster ids.
     pub remote_clusters: Vec<String>,
+    /// The cluster's network plugin (`cluster.cni`, `SUBMARINER_NETWORKPLUGIN`).
+    pub cni: String,
+    /// The datapath programmed for it (`kube-proxy`), or `unsupported`
+    /// (nothing is programmed; the reason is in `errors`); empty before the
+    /// first topology.
+    pub datapath: String,
     /// Every feature with its state.
     pub features: BTreeMap<String, FeatureState>,
     /// Features the agent runs without.
@@ -180,7 +186,18 @@ impl Status {
         self.role = outcome.role;
         self.cluster = topo.cluster.id.clone();
         self.remote_clusters = topo.remote_clusters.iter().map(|r| r.id.clone()).collect();
-        self.ready = ready;
+        self.cni = topo.cluster.cni.name().to_string();
+        let datapath = topo.cluster.cni.datapath();
+        self.datapath = datapath
+            .as_ref()
+            .map_or("unsupported", |d| d.as_str())
+            .to_string();
+        self.ready = ready && datapath.is_ok();
+        match &datapath {
+            Err(e) => self.not_ready_reason = Some(e.to_string()),
+            Ok(_) if ready => self.not_ready_reason = None,
+            Ok(_) => {}
+        }
         // A refused reload keeps the agent converged on the last good
         // topology, but the digest shows the refused input.
         self.converged = converged && update.error.is_none();

@@ -119,3 +119,74 @@ fn uninstall_removes_the_table_and_the_host_objects() {
         assert!(*host.removed.lock().unwrap());
     });
 }
+
+#[test]
+fn an_unsupported_network_plugin_programs_nothing_and_says_so() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let host = Arc::new(FakeHost::default());
+        let mut r = Reconciler::new("a2", host.clone(), Some(filter(&fake)));
+        let mut topo = topology(&[("cluster-b", "10.245.0.0/16")], "a1");
+        topo.cluster.cni = topology::Cni::parse("OVNKubernetes");
+        let out = r.pass(&topo).await;
+        assert!(!out.converged());
+        let err = out.error_lines().join("\n");
+        assert!(
+            err.contains("datapath not supported") && err.contains("OVNKubernetes"),
+            "{err}"
+        );
+        assert_eq!(fake.0.applies(), 0, "no packet filter programmed");
+        assert!(
+            host.plans.lock().unwrap().is_empty(),
+            "no host object programmed"
+        );
+        let mut status = agent::Status::new("a2");
+        let update = agent::source::SourceUpdate {
+            topology: Some(Arc::new(topo.clone())),
+            digest: String::new(),
+            error: None,
+        };
+        status.pass_done(&update, &topo, &agent::Trigger::Resync, &out, true);
+        assert_eq!(status.datapath, "unsupported");
+        assert!(!status.ready);
+        assert!(status
+            .not_ready_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("datapath not supported"));
+        let metrics = agent::metrics::encode(&status, None);
+        assert!(
+            metrics.contains("routeagent_datapath_supported{node=\"a2\"} 0"),
+            "{metrics}"
+        );
+    });
+}
+
+#[test]
+fn host_notices_reach_the_status_warnings() {
+    rt().block_on(async {
+        let fake = SharedFake::default();
+        let host = Arc::new(FakeHost::default());
+        host.notices
+            .lock()
+            .unwrap()
+            .push("sysctl net.ipv4.ip_forward is 0, want 1: /proc/sys is read-only here".into());
+        let mut r = Reconciler::new("a2", host.clone(), Some(filter(&fake)));
+        let topo = topology(&[("cluster-b", "10.245.0.0/16")], "a1");
+        let out = r.pass(&topo).await;
+        assert!(out.converged(), "{:?}", out.errors);
+        let mut status = agent::Status::new("a2");
+        let update = agent::source::SourceUpdate {
+            topology: Some(Arc::new(topo.clone())),
+            digest: String::new(),
+            error: None,
+        };
+        status.pass_done(&update, &topo, &agent::Trigger::Resync, &out, true);
+        assert!(
+            status.warnings.iter().any(|w| w.contains("ip_forward")),
+            "{:?}",
+            status.warnings
+        );
+        assert_eq!(status.datapath, "kube-proxy");
+    });
+}

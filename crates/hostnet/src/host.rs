@@ -66,6 +66,30 @@ impl Host {
         &self.journal
     }
 
+    /// The notices of the last full converge (settings left as they are,
+    /// each with its fix); a converge of changes keeps them.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// Adds journaled originals found elsewhere (another copy of the
+    /// journal); keys already journaled here keep their value.
+    pub fn merge_journal(&mut self, other: &SysctlJournal) {
+        for (k, v) in &other.originals {
+            self.journal
+                .originals
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+    }
+
+    /// [`crate::sysctl::record_originals`] for `plan`'s sysctls: journals
+    /// the originals of the keys a converge would change, writing nothing;
+    /// true when the journal grew (persist it before converging).
+    pub async fn record_sysctl_originals(&mut self, plan: &HostPlan) -> bool {
+        crate::sysctl::record_originals(&self.handle, &plan.sysctls, &mut self.journal).await
+    }
+
     /// Brings links, addresses, FDB entries, routes, rules and sysctls to
     /// `plan` (not the packet filter), touching only what the agent owns.
     /// Idempotent: on a host that already matches, nothing is sent to the

@@ -84,6 +84,33 @@ fn values_set_over_rtnetlink_show_in_proc_sys_and_are_restored() {
 
 #[test]
 #[ignore = "needs root and network namespaces"]
+fn originals_are_recorded_before_anything_is_written() {
+    let ns = prepared("ra-hn-sysctl-first");
+    let plan = plan();
+    let (grew, again, journal) = block(&ns, || async {
+        let mut h = Host::new().unwrap();
+        let grew = h.record_sysctl_originals(&plan).await;
+        let again = h.record_sysctl_originals(&plan).await;
+        (grew, again, h.journal().clone())
+    });
+    assert!(grew && !again, "recorded once");
+    assert_eq!(values(&ns), "1 0 0 0 0", "nothing written");
+    assert_eq!(journal.originals.len(), 5, "{journal:?}");
+    assert_eq!(journal.originals["net.ipv4.conf.cni0.rp_filter"], "1");
+    // Killed here, a new agent resumes this journal: a converge then keeps
+    // these originals, and uninstall restores them.
+    let removed = block(&ns, || async {
+        let mut h = Host::with_journal(journal).unwrap();
+        h.converge(&plan).await.unwrap();
+        assert_eq!(h.journal().originals.len(), 5);
+        h.remove_all().await.unwrap()
+    });
+    assert!(removed.errors.is_empty(), "{removed}");
+    assert_eq!(values(&ns), "1 0 0 0 0");
+}
+
+#[test]
+#[ignore = "needs root and network namespaces"]
 fn restore_skips_keys_of_links_removed_since() {
     let ns = prepared("ra-hn-sysctl-gone");
     let plan = plan();

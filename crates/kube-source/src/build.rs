@@ -391,6 +391,7 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             id: cfg.cluster_id.clone(),
             cluster_cidrs: cfg.cluster_cidrs.clone(),
             service_cidrs: cfg.service_cidrs.clone(),
+            cni: cfg.network_plugin.clone(),
             nodes: infos
                 .into_iter()
                 .map(|i| topology::Node {

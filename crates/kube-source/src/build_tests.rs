@@ -304,3 +304,37 @@ fn endpoint_private_ip_on_a_second_internal_ip() {
     );
     assert_eq!(t.node("gw-2").unwrap().ip.to_string(), "10.10.0.11");
 }
+
+#[test]
+fn empty_cluster_cidr_is_an_invalid_topology_naming_the_variable() {
+    let mut c = cfg();
+    c.cluster_cidrs.clear();
+    let e = build_topology(
+        &c,
+        &nodes(),
+        &Vec::<Endpoint>::new(),
+        "worker-1",
+        "worker-1",
+    )
+    .unwrap_err();
+    let text = errchain::Chain(&e).to_string();
+    assert!(
+        text.contains("SUBMARINER_CLUSTERCIDR") && text.contains("cluster.clusterCIDRs"),
+        "{text}"
+    );
+}
+
+#[test]
+fn network_plugin_reaches_the_topology() {
+    let mut c = cfg();
+    c.network_plugin = topology::Cni::OvnKubernetes;
+    let built = build_topology(
+        &c,
+        &nodes(),
+        &Vec::<Endpoint>::new(),
+        "worker-1",
+        "worker-1",
+    )
+    .unwrap();
+    assert_eq!(built.topology.cluster.cni, topology::Cni::OvnKubernetes);
+}

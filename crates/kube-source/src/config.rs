@@ -4,6 +4,7 @@
 
 use ipnet::IpNet;
 use std::time::Duration;
+use topology::Cni;
 
 /// Grace period before a broken API connection makes the source unhealthy.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
@@ -63,16 +64,27 @@ pub struct KubeConfig {
     pub namespace: String,
     /// `SUBMARINER_CLUSTERID`: this cluster's id.
     pub cluster_id: String,
-    /// `SUBMARINER_CLUSTERCIDR`: pod CIDRs (comma list, at least one).
+    /// `SUBMARINER_CLUSTERCIDR`: pod CIDRs (comma list). Empty when the
+    /// variable is empty (the operator sets it from its network discovery,
+    /// which may not have run yet): the topology is then invalid and the
+    /// agent reports it in its status instead of exiting.
     pub cluster_cidrs: Vec<IpNet>,
     /// `SUBMARINER_SERVICECIDR`: service CIDRs (comma list, may be empty).
     pub service_cidrs: Vec<IpNet>,
     /// Health checker settings.
     pub health_check: HealthCheckConfig,
+    /// `SUBMARINER_NETWORKPLUGIN` (default `generic`): the cluster's CNI,
+    /// which decides the datapath (`topology::Cni::datapath`).
+    pub network_plugin: Cni,
+    /// `SUBMARINER_DEBUG` (default false): log at debug level.
+    pub debug: bool,
     /// `SUBMARINER_UNINSTALL`: remove everything and exit.
     pub uninstall: bool,
     /// `NODE_NAME`: this node (the pod's `spec.nodeName`).
     pub node_name: String,
+    /// `POD_NAME` (optional, from `metadata.name`): the agent's pod in
+    /// `namespace`, made the owner of the node's RouteAgent.
+    pub pod_name: Option<String>,
     /// The OS host name (`/proc/sys/kernel/hostname`), which Submariner's
     /// gateway writes into `Endpoint.spec.hostname`.
     pub os_hostname: String,
@@ -114,13 +126,10 @@ impl KubeConfig {
             "SUBMARINER_CLUSTERID",
             "set it to this cluster's id, as given to `subctl join --clusterid`",
         )?;
-        let cluster_cidrs = cidrs(
-            "SUBMARINER_CLUSTERCIDR",
-            &required(
-                "SUBMARINER_CLUSTERCIDR",
-                "set it to the pod CIDR(s), comma-separated, e.g. 10.244.0.0/16",
-            )?,
-        )?;
+        let cluster_cidrs = match val("SUBMARINER_CLUSTERCIDR") {
+            Some(v) => cidrs("SUBMARINER_CLUSTERCIDR", &v)?,
+            None => Vec::new(),
+        };
         let service_cidrs = match val("SUBMARINER_SERVICECIDR") {
             Some(v) => cidrs("SUBMARINER_SERVICECIDR", &v)?,
             None => Vec::new(),
@@ -153,6 +162,8 @@ impl KubeConfig {
         };
         let uninstall =
             opt(&val, "SUBMARINER_UNINSTALL", go_bool, "write true or false")?.unwrap_or(false);
+        let debug = opt(&val, "SUBMARINER_DEBUG", go_bool, "write true or false")?.unwrap_or(false);
+        let network_plugin = Cni::parse(&val("SUBMARINER_NETWORKPLUGIN").unwrap_or_default());
         let node_name = required(
             "NODE_NAME",
             "set it from the pod's spec.nodeName (env valueFrom.fieldRef)",
@@ -182,8 +193,11 @@ impl KubeConfig {
             cluster_cidrs,
             service_cidrs,
             health_check,
+            network_plugin,
+            debug,
             uninstall,
             node_name,
+            pod_name: val("POD_NAME"),
             os_hostname,
             grace: secs(
                 "ROUTEAGENT_KUBE_GRACE_SECONDS",
@@ -221,7 +235,7 @@ fn opt<T>(
 }
 
 /// Go's `strconv.ParseBool`, which Submariner uses for these variables.
-fn go_bool(s: &str) -> Result<bool, String> {
+pub fn go_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
@@ -334,5 +348,22 @@ mod tests {
             }
         ));
         assert!(cfg(&[("SUBMARINER_UNINSTALL", "True")]).unwrap().uninstall);
+    }
+
+    #[test]
+    fn operator_variables_empty_cidr_plugin_and_debug() {
+        let c = cfg(&[("SUBMARINER_CLUSTERCIDR", "")]).unwrap();
+        assert!(c.cluster_cidrs.is_empty());
+        assert_eq!(c.network_plugin, Cni::Generic);
+        assert!(!c.debug);
+        let c = cfg(&[
+            ("SUBMARINER_NETWORKPLUGIN", "OVNKubernetes"),
+            ("SUBMARINER_DEBUG", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.network_plugin, Cni::OvnKubernetes);
+        assert!(c.debug);
+        let e = cfg(&[("SUBMARINER_DEBUG", "on")]).unwrap_err().to_string();
+        assert!(e.contains("SUBMARINER_DEBUG"), "{e}");
     }
 }

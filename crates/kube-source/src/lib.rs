@@ -26,8 +26,10 @@ pub mod status;
 
 pub use build::{build_topology, BuildError, Built, Skipped};
 pub use config::{ConfigError, HealthCheckConfig, KubeConfig};
-pub use source::{client, start, ClientError, SourceState};
-pub use status::{AgentReport, RemoteHealth, StatusError, StatusWriter};
+pub use source::{client, client_in, start, wait_for_node, ClientError, SourceState};
+pub use status::{
+    AgentReport, RemoteHealth, StatusError, StatusWriter, SYSCTL_ORIGINALS_ANNOTATION,
+};
 
 #[cfg(test)]
 mod build_tests;

@@ -368,9 +368,35 @@ pub enum ClientError {
 /// `SUBMARINER_NAMESPACE` as default namespace (`kubectl` without
 /// `--namespace`).
 pub async fn client(cfg: &KubeConfig) -> Result<Client, ClientError> {
+    client_in(&cfg.namespace).await
+}
+
+/// Like [`client`], with only a default namespace (the init container has
+/// no other configuration).
+pub async fn client_in(namespace: &str) -> Result<Client, ClientError> {
     let mut c = kube::Config::infer()
         .await
         .map_err(|e| ClientError::Config(Flat(e)))?;
-    c.default_namespace.clone_from(&cfg.namespace);
+    c.default_namespace = namespace.to_string();
     Client::try_from(c).map_err(|e| ClientError::Client(Flat(e)))
+}
+
+/// Returns once Node `name` exists in the API (`kubectl get node NAME`,
+/// every `every`), what Submariner's init container waits for with
+/// `SUBMARINER_WAITFORNODE=true`. API errors are logged and retried.
+pub async fn wait_for_node(client: Client, name: &str, every: Duration) {
+    let nodes: Api<Node> = Api::all(client);
+    loop {
+        match nodes.get_opt(name).await {
+            Ok(Some(_)) => {
+                info!(node = %name, "the Node exists");
+                return;
+            }
+            Ok(None) => info!(node = %name, "waiting for the Node to exist"),
+            Err(e) => {
+                warn!(node = %name, error = %Chain(&e), "cannot read the Node; retrying")
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
 }

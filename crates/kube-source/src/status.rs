@@ -5,7 +5,9 @@
 //!
 //! Works with both CRDs: ours (`deploy/crds`) has the status subresource,
 //! Submariner's has none. The writer tries `PUT .../status` first and, on
-//! `404` for an object that exists, writes the whole object from then on.
+//! `404` for an object that exists or `403` (Submariner's operator Role
+//! grants `routeagents` but not `routeagents/status`), writes the whole
+//! object from then on.
 //! A `409 Conflict` (someone else wrote in between) is retried with the
 //! fresh object.
 
@@ -15,10 +17,19 @@ use crate::crd::{
     RouteAgentStatus,
 };
 use errchain::Flat;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
 use tracing::{debug, info};
+
+/// The RouteAgent annotation holding the original values of the sysctls
+/// the agent changed on this node (JSON object: key -> value), so that an
+/// uninstall pod restores them even when no state directory survives (the
+/// operator's DaemonSet mounts none).
+pub const SYSCTL_ORIGINALS_ANNOTATION: &str = "routeagent.io/sysctl-originals";
 
 /// How many times a write is retried after a 409 Conflict.
 const CONFLICT_RETRIES: usize = 5;
@@ -56,6 +67,17 @@ pub struct StatusWriter {
     namespace: String,
     /// 0 = unknown, 1 = status subresource works, 2 = whole object.
     mode: AtomicU8,
+    /// What the object's metadata carries besides its name.
+    meta: Mutex<Meta>,
+}
+
+/// The metadata the writer keeps on the RouteAgent.
+#[derive(Debug, Clone, Default)]
+struct Meta {
+    /// The agent's pod, when `POD_NAME` is set: the object goes away with it.
+    owner: Option<OwnerReference>,
+    /// Original sysctl values ([`SYSCTL_ORIGINALS_ANNOTATION`]).
+    originals: BTreeMap<String, String>,
 }
 
 /// Errors writing the RouteAgent.
@@ -135,7 +157,130 @@ impl StatusWriter {
             name: cfg.node_name.clone(),
             namespace: cfg.namespace.clone(),
             mode: AtomicU8::new(0),
+            meta: Mutex::new(Meta::default()),
         }
+    }
+
+    /// Makes the agent's pod the RouteAgent's owner (Kubernetes deletes the
+    /// object with the pod), as Submariner's route agent does; set on the
+    /// next write. Not while the object carries sysctl originals: those
+    /// must outlive the pod for the uninstall pod.
+    pub fn set_owner(&self, owner: OwnerReference) {
+        self.lock_meta().owner = Some(owner);
+    }
+
+    fn lock_meta(&self) -> std::sync::MutexGuard<'_, Meta> {
+        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Brings `obj`'s annotation and owner references to what the writer
+    /// keeps; true when that changed them.
+    fn dress(&self, obj: &mut RouteAgent) -> bool {
+        let meta = self.lock_meta().clone();
+        let before = (
+            obj.metadata.annotations.clone(),
+            obj.metadata.owner_references.clone(),
+        );
+        let annotations = obj.metadata.annotations.get_or_insert_with(BTreeMap::new);
+        if meta.originals.is_empty() {
+            annotations.remove(SYSCTL_ORIGINALS_ANNOTATION);
+        } else {
+            annotations.insert(
+                SYSCTL_ORIGINALS_ANNOTATION.into(),
+                serde_json::to_string(&meta.originals).unwrap_or_default(),
+            );
+        }
+        if annotations.is_empty() {
+            obj.metadata.annotations = None;
+        }
+        let refs = obj.metadata.owner_references.get_or_insert_with(Vec::new);
+        let uid = meta.owner.as_ref().map(|o| o.uid.clone());
+        // Only our own pod references (kind Pod) are managed here.
+        refs.retain(|r| {
+            r.kind != "Pod" || (Some(&r.uid) == uid.as_ref() && meta.originals.is_empty())
+        });
+        if let Some(o) = meta.owner.filter(|_| meta.originals.is_empty()) {
+            if !refs.iter().any(|r| r.uid == o.uid) {
+                refs.push(o);
+            }
+        }
+        if refs.is_empty() {
+            obj.metadata.owner_references = None;
+        }
+        before
+            != (
+                obj.metadata.annotations.clone(),
+                obj.metadata.owner_references.clone(),
+            )
+    }
+
+    /// The sysctl originals this node's RouteAgent carries (empty when
+    /// there is no object or annotation); the writer keeps them too.
+    pub async fn load_sysctl_originals(&self) -> Result<BTreeMap<String, String>, StatusError> {
+        let obj = self
+            .api
+            .get_opt(&self.name)
+            .await
+            .map_err(|e| self.err("get", e))?;
+        let originals: BTreeMap<String, String> = obj
+            .as_ref()
+            .and_then(|o| o.metadata.annotations.as_ref())
+            .and_then(|a| a.get(SYSCTL_ORIGINALS_ANNOTATION))
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        self.lock_meta().originals.clone_from(&originals);
+        Ok(originals)
+    }
+
+    /// Records `originals` on this node's RouteAgent (creating it if
+    /// needed) and returns once the API server has it: the agent calls this
+    /// before it changes a sysctl. Uses only `get`, `create` and `update`
+    /// of `routeagents` (what Submariner's operator grants).
+    pub async fn store_sysctl_originals(
+        &self,
+        originals: &BTreeMap<String, String>,
+    ) -> Result<(), StatusError> {
+        self.lock_meta().originals.clone_from(originals);
+        for _ in 0..CONFLICT_RETRIES {
+            let current = self
+                .api
+                .get_opt(&self.name)
+                .await
+                .map_err(|e| self.err("get", e))?;
+            let result = match current {
+                None => self.create(&status_of(&AgentReport::default())).await,
+                Some(mut obj) => {
+                    if !self.dress(&mut obj) {
+                        return Ok(());
+                    }
+                    self.api
+                        .replace(&self.name, &PostParams::default(), &obj)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| self.err("update", e))
+                }
+            };
+            match result {
+                Err(StatusError::Api { source, .. }) if code(&source.0) == Some(409) => {}
+                other => return other,
+            }
+        }
+        Err(StatusError::Conflict {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        })
+    }
+
+    /// Deletes this node's RouteAgent when the agent stops gracefully (as
+    /// Submariner's route agent does; it is created again at start), unless
+    /// it carries sysctl originals, which the uninstall pod needs: then it
+    /// is kept. True when deleted.
+    pub async fn delete_on_stop(&self) -> Result<bool, StatusError> {
+        if !self.lock_meta().originals.is_empty() {
+            info!(routeagent = %self.name, "keeping the RouteAgent: it holds the original sysctl values for uninstall");
+            return Ok(false);
+        }
+        self.delete().await.map(|()| true)
     }
 
     fn err(&self, verb: &'static str, source: kube::Error) -> StatusError {
@@ -159,10 +304,13 @@ impl StatusWriter {
                 .map_err(|e| self.err("get", e))?;
             let result = match current {
                 None => self.create(&status).await,
-                Some(obj) if self.same(&obj.status, &status) => return Ok(()),
                 Some(mut obj) => {
+                    let dressed = self.dress(&mut obj);
+                    if !dressed && self.same(&obj.status, &status) {
+                        return Ok(());
+                    }
                     obj.status = status.clone();
-                    self.update(&obj).await
+                    self.update(&obj, dressed).await
                 }
             };
             match result {
@@ -179,7 +327,8 @@ impl StatusWriter {
     }
 
     async fn create(&self, status: &RouteAgentStatus) -> Result<(), StatusError> {
-        let obj = RouteAgent::new(&self.name, &self.namespace, status.clone());
+        let mut obj = RouteAgent::new(&self.name, &self.namespace, status.clone());
+        self.dress(&mut obj);
         let created = self
             .api
             .create(&PostParams::default(), &obj)
@@ -195,7 +344,7 @@ impl StatusWriter {
         self.mode.store(1, Ordering::Relaxed);
         let mut obj = created;
         obj.status = status.clone();
-        self.update(&obj).await
+        self.update(&obj, false).await
     }
 
     /// Whether `stored` already says `want`. With Submariner's CRD the
@@ -205,13 +354,31 @@ impl StatusWriter {
     }
 
     /// `PUT .../status` (falls back to `PUT` of the object when the CRD has
-    /// no status subresource).
-    async fn update(&self, obj: &RouteAgent) -> Result<(), StatusError> {
+    /// no status subresource); `PUT` of the object first when its metadata
+    /// changed (`dressed`).
+    async fn update(&self, obj: &RouteAgent, dressed: bool) -> Result<(), StatusError> {
+        let mut obj = obj.clone();
+        if dressed && self.mode.load(Ordering::Relaxed) != 2 {
+            let status = obj.status.clone();
+            obj = self
+                .api
+                .replace(&self.name, &PostParams::default(), &obj)
+                .await
+                .map_err(|e| self.err("update", e))?;
+            obj.status = status;
+        }
+        let obj = &obj;
         if self.mode.load(Ordering::Relaxed) != 2 {
             match self.replace_status(obj).await {
                 Ok(()) => {
                     self.mode.store(1, Ordering::Relaxed);
                     return Ok(());
+                }
+                Err(e) if code(&e) == Some(403) => {
+                    // Submariner's operator grants routeagents but not
+                    // routeagents/status (its CRD has no such subresource).
+                    info!(routeagent = %self.name, "not allowed to write routeagents/status (Submariner's operator Role); writing the whole object");
+                    self.mode.store(2, Ordering::Relaxed);
                 }
                 Err(e) if code(&e) == Some(404) => {
                     // 404 for an object that exists: no status subresource.

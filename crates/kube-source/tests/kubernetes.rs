@@ -8,6 +8,8 @@
 //! - `source`: Endpoint/Node events, gateway moves, duplicates, API errors,
 //!   broken watches, resume and relist, health and grace.
 //! - `status`: the RouteAgent status, with and without the subresource.
+//! - `lifecycle`: RouteAgent owner, delete on stop, sysctl originals.
+//! - `rbac`: Submariner's operator Role enforced by the fake (403s).
 //! - `crds`: fixtures shaped like Submariner's objects; deploy/ manifests.
 //! - `health`: the ICMP pinger and checker inside network namespaces.
 
@@ -23,6 +25,10 @@ mod fake;
 mod fake_api;
 #[path = "kubernetes/health.rs"]
 mod health;
+#[path = "kubernetes/lifecycle.rs"]
+mod lifecycle;
+#[path = "kubernetes/rbac.rs"]
+mod rbac;
 #[path = "kubernetes/source.rs"]
 mod source;
 #[path = "kubernetes/status.rs"]

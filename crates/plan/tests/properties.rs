@@ -96,6 +96,7 @@ fn build(
             service_cidrs: vec![net("10.96.0.0/16"), net("10.95.0.0/16")],
             nodes,
             gateways,
+            cni: Default::default(),
         },
         remote_clusters,
         tunables: Tunables {

@@ -10,12 +10,35 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "routeagent", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Log filter (tracing EnvFilter syntax).
+    /// Log filter (tracing EnvFilter syntax); `info` becomes `debug` when
+    /// SUBMARINER_DEBUG is true.
     #[arg(long, global = true, env = "ROUTEAGENT_LOG", default_value = "info")]
     pub log: String,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The log filter: `--log`, raised from `info` to `debug` when
+    /// `SUBMARINER_DEBUG` is true (Go's ParseBool, as the operator writes
+    /// it). Any other `--log` is kept as given.
+    pub fn log_filter(&self) -> String {
+        let debug = std::env::var("SUBMARINER_DEBUG")
+            .ok()
+            .and_then(|v| kube_source::config::go_bool(v.trim()).ok())
+            .unwrap_or(false);
+        log_filter(&self.log, debug)
+    }
+}
+
+/// `log`, or `debug` in its place when `debug` is set and `log` is `info`.
+fn log_filter(log: &str, debug: bool) -> String {
+    if debug && log.trim() == "info" {
+        "debug".into()
+    } else {
+        log.to_string()
+    }
 }
 
 /// Subcommands.
@@ -31,6 +54,10 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Report the host's capabilities, the chosen backend and every degradation.
     Doctor(DoctorArgs),
+    /// Wait until this node's Node object exists in the API, then exit 0
+    /// (Submariner's init container, `submariner-route-agent.sh` with
+    /// SUBMARINER_WAITFORNODE=true).
+    WaitForNode(WaitForNodeArgs),
     /// The multi-cluster lab in network namespaces.
     Lab(LabArgs),
     /// Benchmarks.
@@ -147,9 +174,28 @@ pub struct DoctorArgs {
     /// One JSON object (schema: docs/DOCTOR.md).
     #[arg(long)]
     pub json: bool,
+    /// The cluster's network plugin (Submariner's names); checked for a
+    /// datapath this agent programs. Default: the topology's `cluster.cni`
+    /// with --config, else `generic`.
+    #[arg(long, env = "SUBMARINER_NETWORKPLUGIN")]
+    pub network_plugin: Option<String>,
+    /// Topology file whose `cluster.cni` is checked.
+    #[arg(long, env = "ROUTEAGENT_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Packet-filter flags.
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+/// `routeagent wait-for-node`.
+#[derive(Debug, Args)]
+pub struct WaitForNodeArgs {
+    /// The node (the pod's spec.nodeName).
+    #[arg(long, env = "NODE_NAME")]
+    pub node: String,
+    /// Milliseconds between two reads of the Node.
+    #[arg(long, default_value_t = 1000)]
+    pub every_ms: u64,
 }
 
 /// `routeagent lab`.
@@ -247,4 +293,17 @@ pub enum BenchWhat {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn submariner_debug_raises_only_the_default_level() {
+        assert_eq!(super::log_filter("info", true), "debug");
+        assert_eq!(super::log_filter("info", false), "info");
+        assert_eq!(
+            super::log_filter("warn,hostnet=trace", true),
+            "warn,hostnet=trace"
+        );
+    }
 }

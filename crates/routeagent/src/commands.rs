@@ -18,6 +18,7 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
         Command::Apply(a) => runtime()?.block_on(apply(a)),
         Command::Uninstall(a) => runtime()?.block_on(uninstall(a)),
         Command::Doctor(a) => doctor(a),
+        Command::WaitForNode(a) => runtime()?.block_on(wait_for_node(a)),
         Command::Lab(a) => lab(a),
         Command::Bench(a) => bench(a),
     }
@@ -46,12 +47,18 @@ async fn shutdown_signal() {
 async fn run(a: RunArgs) -> Result<i32> {
     let host = Arc::new(HostnetOps::new(&a.state_dir).await?);
     if a.uninstall {
+        let kube = match a.source {
+            SourceKind::Kubernetes => Some(crate::kube::Kube::connect(&a.node).await?),
+            SourceKind::File => None,
+        };
+        if let Some(k) = &kube {
+            // The operator's DaemonSet mounts no state dir: the originals
+            // may only be on the RouteAgent.
+            host.merge_journal(&k.sysctl_originals().await?).await;
+        }
         let code = uninstall_with(host.as_ref(), &a.state_dir).await;
-        if a.source == SourceKind::Kubernetes {
-            crate::kube::Kube::connect(&a.node)
-                .await?
-                .delete_status()
-                .await?;
+        if let Some(k) = kube {
+            k.delete_status().await?;
         }
         return Ok(code);
     }
@@ -66,6 +73,8 @@ async fn run(a: RunArgs) -> Result<i32> {
         }
         SourceKind::Kubernetes => {
             let k = crate::kube::Kube::connect(&a.node).await?;
+            let found = k.sysctl_originals().await?;
+            host.keep_journal_in(&found, k.journal_store()).await;
             k.report_every(Duration::from_secs(30), status.clone());
             (k.updates.clone(), Some(k.metrics.clone()), Some(k))
         }
@@ -74,7 +83,6 @@ async fn run(a: RunArgs) -> Result<i32> {
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     tracing::info!(%addr, node = %a.node, "serving /healthz /readyz /status /metrics");
-    let _kube = kube;
     let resync = a
         .resync_seconds
         .or_else(|| {
@@ -102,6 +110,9 @@ async fn run(a: RunArgs) -> Result<i32> {
         status,
     };
     agent::run(opts, agent, shutdown_signal()).await;
+    if let Some(k) = kube {
+        k.stopped().await;
+    }
     Ok(0)
 }
 
@@ -159,6 +170,13 @@ fn print_takeover(t: &agent::takeover::TakeoverReport) {
             println!("{what}: {l}");
         }
     }
+}
+
+/// `routeagent wait-for-node`: returns 0 once the Node exists.
+async fn wait_for_node(a: WaitForNodeArgs) -> Result<i32> {
+    let client = kube_source::client_in("default").await?;
+    kube_source::wait_for_node(client, &a.node, Duration::from_millis(a.every_ms.max(1))).await;
+    Ok(0)
 }
 
 /// `routeagent uninstall`.
@@ -262,23 +280,45 @@ async fn plan(a: PlanArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `routeagent doctor`.
+/// `routeagent doctor`: the probe's report, plus whether the cluster's
+/// network plugin has a datapath this agent programs (exit 2 when not).
 fn doctor(a: DoctorArgs) -> Result<i32> {
     let caps = crate::filter::probe(&a.filter);
     let choice = capabilities::choose(&caps, a.filter.packet_filter);
     let report = probe::doctor::Report::new(&caps, choice.as_ref());
     let leftovers = takeover::Leftovers::discover_now();
+    let cni = match (&a.network_plugin, &a.config) {
+        (Some(p), _) => topology::Cni::parse(p),
+        (None, Some(path)) => topology::Topology::load(path)?.cluster.cni,
+        (None, None) => topology::Cni::Generic,
+    };
+    let datapath = cni.datapath();
     if a.json {
-        let mut j = report.to_json();
-        if let Some(o) = j.as_object_mut() {
-            o.insert("go_agent_leftovers".into(), leftovers_json(&leftovers));
+        let mut v = report.to_json();
+        v["go_agent_leftovers"] = leftovers_json(&leftovers);
+        v["datapath"] = serde_json::json!({
+            "cni": cni.name(),
+            "supported": datapath.is_ok(),
+            "datapath": datapath.as_ref().ok().map(|d| d.as_str()),
+            "reason": datapath.as_ref().err().map(ToString::to_string),
+        });
+        if datapath.is_err() {
+            v["exit_code"] = 2.into();
         }
-        println!("{}", serde_json::to_string_pretty(&j)?);
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{report}");
+        match &datapath {
+            Ok(d) => println!("datapath: {} (network plugin {})", d.as_str(), cni.name()),
+            Err(e) => println!("datapath: NOT SUPPORTED: {e}"),
+        }
         print_leftovers(&leftovers);
     }
-    Ok(report.exit_code())
+    Ok(if datapath.is_err() {
+        2
+    } else {
+        report.exit_code()
+    })
 }
 
 /// `doctor`'s `go_agent_leftovers`: `{"found": [...], "kept": [...]}`, or

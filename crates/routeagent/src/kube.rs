@@ -2,10 +2,15 @@
 //! topology source, the health checker's figures in `/metrics`, and the
 //! node's RouteAgent status written periodically.
 
+use crate::host::JournalStore;
+use agent::host::BoxFuture;
 use agent::metrics::ExtraMetrics;
 use agent::source::SourceUpdate;
 use agent::SharedStatus;
 use anyhow::{Context, Result};
+use hostnet::SysctlJournal;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube_source::health::HealthChecker;
 use kube_source::{AgentReport, KubeConfig, SourceState, StatusWriter};
 use std::sync::Arc;
@@ -31,6 +36,15 @@ impl Kube {
             cfg.node_name = node.to_string();
         }
         let client = kube_source::client(&cfg).await?;
+        let writer = Arc::new(StatusWriter::new(client.clone(), &cfg));
+        if let Some(pod) = &cfg.pod_name {
+            match owner(&client, &cfg.namespace, pod).await {
+                Ok(o) => writer.set_owner(o),
+                Err(e) => {
+                    tracing::warn!(pod = %pod, error = %errchain::Chain(&*e), "cannot read the agent's pod (POD_NAME); the RouteAgent gets no owner reference")
+                }
+            }
+        }
         let (rx, _task) = kube_source::start(client.clone(), cfg.clone());
         let health = HealthChecker::new(cfg.health_check.clone());
         health.spawn(rx.clone(), cfg.node_name.clone());
@@ -38,9 +52,30 @@ impl Kube {
         Ok(Kube {
             updates: map(rx),
             metrics,
-            writer: Arc::new(StatusWriter::new(client, &cfg)),
+            writer,
             health,
         })
+    }
+
+    /// The sysctl originals kept on the node's RouteAgent (annotation
+    /// `routeagent.io/sysctl-originals`); empty when there are none.
+    pub async fn sysctl_originals(&self) -> Result<SysctlJournal> {
+        Ok(SysctlJournal {
+            originals: self.writer.load_sysctl_originals().await?,
+        })
+    }
+
+    /// The RouteAgent as a [`JournalStore`].
+    pub fn journal_store(&self) -> Arc<dyn JournalStore> {
+        Arc::new(RouteAgentJournal(self.writer.clone()))
+    }
+
+    /// Graceful stop (SIGTERM): deletes the node's RouteAgent, as
+    /// Submariner's route agent does, unless it holds sysctl originals.
+    pub async fn stopped(&self) {
+        if let Err(e) = self.writer.delete_on_stop().await {
+            tracing::warn!(error = %errchain::Chain(&e), "cannot delete the RouteAgent on stop");
+        }
     }
 
     /// Writes the node's RouteAgent status every `every`, from `/status`.
@@ -72,6 +107,38 @@ impl Kube {
     /// Deletes the node's RouteAgent (uninstall).
     pub async fn delete_status(&self) -> Result<()> {
         Ok(self.writer.delete().await?)
+    }
+}
+
+/// The owner reference to pod `name` in `namespace` (`kubectl get pod`).
+async fn owner(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<OwnerReference, Box<dyn std::error::Error + Send + Sync>> {
+    let pod = kube::Api::<Pod>::namespaced(client.clone(), namespace)
+        .get(name)
+        .await?;
+    let uid = pod.metadata.uid.ok_or("the pod has no uid")?;
+    Ok(OwnerReference {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        name: name.into(),
+        uid,
+        ..Default::default()
+    })
+}
+
+/// The node's RouteAgent as the second home of the sysctl journal.
+struct RouteAgentJournal(Arc<StatusWriter>);
+
+impl JournalStore for RouteAgentJournal {
+    fn store<'a>(&'a self, journal: &'a SysctlJournal) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.0.store_sysctl_originals(&journal.originals).await {
+                tracing::warn!(error = %errchain::Chain(&e), "cannot keep the original sysctl values on the RouteAgent; a replaced pod may not restore them");
+            }
+        })
     }
 }
 

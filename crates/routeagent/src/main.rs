@@ -18,7 +18,7 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+    let filter = tracing_subscriber::EnvFilter::try_new(cli.log_filter())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

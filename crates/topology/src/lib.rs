@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`model`]: the types ([`Topology`], [`LocalCluster`], [`Node`],
 //!   [`Endpoint`], [`RemoteCluster`], [`Tunables`]) and their accessors.
+//! - [`cni`]: [`Cni`], the network plugin (`cluster.cni`), and
+//!   [`Cni::datapath`], which datapath the agent programs for it (or none).
 //! - [`de`]: field deserializers that name the bad value (`"10.0.0.0/33" is
 //!   not a CIDR`).
 //! - [`validate`]: every rule a parsed file must satisfy; errors name the
@@ -16,11 +18,13 @@
 //! - [`digest`]: the `config_digest` of a topology source's bytes, as
 //!   `/status` reports it.
 
+pub mod cni;
 pub mod de;
 pub mod error;
 pub mod model;
 pub mod validate;
 
+pub use cni::{Cni, Datapath, UnsupportedDatapath};
 pub use error::TopologyError;
 pub use model::{Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables};
 

@@ -38,6 +38,10 @@ pub struct LocalCluster {
     /// Local gateway endpoints; the first one is the active gateway.
     #[serde(default)]
     pub gateways: Vec<Endpoint>,
+    /// The network plugin (`SUBMARINER_NETWORKPLUGIN`; default `generic`):
+    /// decides the datapath ([`crate::Cni::datapath`]).
+    #[serde(default, skip_serializing_if = "crate::Cni::is_generic")]
+    pub cni: crate::Cni,
 }
 
 /// A node of the local cluster.

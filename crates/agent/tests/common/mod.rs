@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 pub struct FakeHost {
     pub plans: Mutex<Vec<HostPlan>>,
     pub removed: Mutex<bool>,
+    /// Notices every converge reports.
+    pub notices: Mutex<Vec<String>>,
 }
 
 impl HostOps for FakeHost {
@@ -42,7 +44,8 @@ impl HostOps for FakeHost {
             plans.push(plan.clone());
             HostReport {
                 changes,
-                errors: vec![],
+                notices: self.notices.lock().unwrap().clone(),
+                ..HostReport::default()
             }
         })
     }

@@ -90,6 +90,33 @@ pub async fn ensure_sysctl(
     r.map(|_| Outcome::Updated)
 }
 
+/// Records in `journal`, without writing anything, the current value of
+/// every key in `sysctls` that differs from its desired value and is not
+/// journaled yet; true when the journal grew. The agent persists the
+/// journal after this and before converging, so an agent killed between
+/// a change and the journal write never records a changed value as the
+/// original. Keys that cannot be read (a link not created yet) are left
+/// to [`ensure_sysctl`]. Equals `sysctl -n KEY` per key.
+pub async fn record_originals(
+    handle: &Handle,
+    sysctls: &[Sysctl],
+    journal: &mut SysctlJournal,
+) -> bool {
+    let mut grew = false;
+    for s in sysctls {
+        if journal.originals.contains_key(&s.key) {
+            continue;
+        }
+        if let Ok(cur) = read_sysctl(handle, &s.key).await {
+            if cur != norm(&s.value) {
+                journal.originals.insert(s.key.clone(), cur);
+                grew = true;
+            }
+        }
+    }
+    grew
+}
+
 /// [`ensure_sysctl`] for every key, noted in `report`. A global key that
 /// differs where /proc/sys is read-only becomes a notice naming its value
 /// and the fix, not an error.

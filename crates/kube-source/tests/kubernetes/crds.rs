@@ -331,6 +331,7 @@ fn rbac_is_least_privilege() {
             vec!["get", "create", "update", "patch", "delete"],
         ),
         ("routeagents/status", vec!["get", "update", "patch"]),
+        ("pods", vec!["get"]),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))

@@ -9,4 +9,4 @@ pub mod adapter;
 pub mod journal;
 pub mod monitor;
 
-pub use adapter::HostnetOps;
+pub use adapter::{HostnetOps, JournalStore};

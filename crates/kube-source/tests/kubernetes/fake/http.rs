@@ -174,6 +174,9 @@ fn handle(
         );
     };
     let plural = r.kind.plural;
+    if let Some(forbidden) = authorize(st, method, &r, log) {
+        return forbidden;
+    }
     let ns = r.ns.clone().unwrap_or_default();
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let not_found = |name: &str| {
@@ -299,6 +302,54 @@ fn handle(
             &format!("{method} is not supported on {}", log.path),
         ),
     }
+}
+
+/// The RBAC verb of a request (`get`, `list`, `watch`, `create`,
+/// `update`, `patch`, `delete`).
+fn verb(method: &Method, r: &Route, log: &Logged) -> &'static str {
+    match (method, &r.name) {
+        (&Method::GET, None) if log.is_watch() => "watch",
+        (&Method::GET, None) => "list",
+        (&Method::GET, Some(_)) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, _) => "delete",
+        _ => "unknown",
+    }
+}
+
+/// `403 Forbidden` when RBAC is enforced and does not grant the request,
+/// worded as the API server words it (authorization comes before the
+/// handler, so a missing subresource is still a 403).
+fn authorize(st: &State, method: &Method, r: &Route, log: &Logged) -> Option<Response<Body>> {
+    let rules = st.rbac.as_ref()?;
+    let verb = verb(method, r, log);
+    let resource = if r.status {
+        format!("{}/status", r.kind.plural)
+    } else {
+        r.kind.plural.to_string()
+    };
+    if rules.iter().any(|(res, v)| *res == resource && *v == verb) {
+        return None;
+    }
+    let group = r.kind.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let (plural, sub) = resource.split_once('/').unwrap_or((&resource, ""));
+    let mut message = format!("{plural}.{group} ");
+    if let Some(name) = &r.name {
+        message += &format!("{name:?} ");
+    }
+    message += &format!("is forbidden: User \"system:serviceaccount:submariner-operator:submariner-routeagent\" cannot {verb} resource \"{plural}\" in API group \"{group}\"");
+    if !sub.is_empty() {
+        message = message.replace(
+            &format!("resource \"{plural}\""),
+            &format!("resource \"{plural}/{sub}\""),
+        );
+    }
+    if let Some(ns) = &r.ns {
+        message += &format!(" in the namespace \"{ns}\"");
+    }
+    Some(status(403, "Forbidden", &message))
 }
 
 /// `GET ...?watch=true`: replay from `resourceVersion`, then stream.

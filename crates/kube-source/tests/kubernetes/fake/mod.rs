@@ -17,12 +17,15 @@
 //!   resource ignores status) for kinds that have it; turn it off to model
 //!   Submariner's RouteAgent CRD, which has none.
 //!
+//! - optionally the operator's RBAC ([`FakeApi::enforce_operator_rbac`]):
+//!   `403 Forbidden` for a (resource, verb) its Role does not grant.
+//!
 //! Tests control it: [`FakeApi::set_down`] (transport errors),
 //! [`FakeApi::fail`] (HTTP errors for matching requests),
 //! [`FakeApi::break_watches`], [`FakeApi::compact`], [`FakeApi::bookmark`],
 //! and read the request log.
 
-mod http;
+pub mod http;
 
 use bytes::Bytes;
 use futures::channel::mpsc::UnboundedSender;
@@ -94,6 +97,8 @@ struct State {
     next_watcher: u64,
     kinds: Vec<Kind>,
     down: bool,
+    /// Granted (resource, verb) pairs; `None` grants everything.
+    rbac: Option<Vec<(&'static str, &'static str)>>,
     faults: Vec<Fault>,
     log: Vec<Logged>,
 }
@@ -181,6 +186,24 @@ impl FakeApi {
             k.status_subresource = false;
             k.pruned_status = vec!["backend", "degradedFeatures"];
         }
+    }
+
+    /// Authorizes requests as Submariner's operator binds the route
+    /// agent's service account (its `submariner-routeagent` Role and
+    /// ClusterRole, for the kinds this fake serves): `endpoints`
+    /// get/list/watch; `routeagents` get/list/create/update/delete (no
+    /// watch, no patch, no `routeagents/status`); `nodes` get/list/watch.
+    /// Anything else gets `403 Forbidden`, as the API server answers.
+    pub fn enforce_operator_rbac(&self) {
+        let mut rules = Vec::new();
+        for v in ["get", "list", "watch"] {
+            rules.push(("endpoints", v));
+            rules.push(("nodes", v));
+        }
+        for v in ["get", "list", "create", "update", "delete"] {
+            rules.push(("routeagents", v));
+        }
+        self.lock().rbac = Some(rules);
     }
 
     /// While down, every request fails with a transport error and open
