@@ -231,7 +231,8 @@ async fn plan(a: PlanArgs) -> Result<i32> {
 fn doctor(a: DoctorArgs) -> Result<i32> {
     let caps = crate::filter::probe(&a.filter);
     let choice = capabilities::choose(&caps, a.filter.packet_filter);
-    let report = probe::doctor::Report::new(&caps, choice.as_ref());
+    let report = probe::doctor::Report::new(&caps, choice.as_ref())
+        .with_cable(probe::cable::CableFacts::detect());
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
