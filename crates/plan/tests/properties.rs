@@ -11,7 +11,7 @@ use plan::{HostFacts, Iface};
 use proptest::prelude::*;
 use ruleset::{ChainType, Hook};
 use std::net::IpAddr;
-use topology::{Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables};
+use topology::{CableKind, Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables};
 
 fn net(s: &str) -> IpNet {
     s.parse().unwrap()
@@ -52,6 +52,8 @@ fn build(
                 private_ip: n.ip,
                 public_ip: public.then(|| ip("192.168.50.1")),
                 health_check_ip: None,
+                backend: None,
+                backend_config: Default::default(),
             };
             // standby gateways: every other node, no public IP
             let standby = nodes.iter().filter(|m| m.name != n.name).map(|m| Endpoint {
@@ -59,6 +61,8 @@ fn build(
                 private_ip: m.ip,
                 public_ip: None,
                 health_check_ip: None,
+                backend: None,
+                backend_config: Default::default(),
             });
             std::iter::once(active).chain(standby).collect()
         })
@@ -85,6 +89,8 @@ fn build(
                     private_ip: ip(&format!("10.{}.0.1", 2 + k)),
                     public_ip: public.then(|| ip(&format!("192.168.50.{}", 2 + k))),
                     health_check_ip: None,
+                    backend: None,
+                    backend_config: Default::default(),
                 },
             }
         })
@@ -97,6 +103,8 @@ fn build(
             nodes,
             gateways,
             cni: Default::default(),
+            cable: Some(CableKind::Vxlan),
+            global_cidr: None,
         },
         remote_clusters,
         tunables: Tunables {
@@ -151,6 +159,8 @@ fn facts(t: &Topology, node: &str, cni: bool) -> HostFacts {
             addr: ip("10.244.9.1"),
         }),
         public: None,
+        default_route: None,
+        next_hops: Default::default(),
     }
 }
 
@@ -223,10 +233,15 @@ proptest! {
         prop_assert_eq!(&a.links[0].name, "vx-submariner");
         let is_gw = t.is_gateway(&node);
         prop_assert_eq!(a.links.len(), if is_gw { 2 } else { 1 });
-        prop_assert_eq!(a.rules.len(), usize::from(is_gw && !t.remote_clusters.is_empty()));
+        // own cable on the gateway: rules pref 100 (table 100) and 150
+        prop_assert_eq!(a.rules.len(), 2 * usize::from(is_gw && !t.remote_clusters.is_empty()));
         for r in &a.routes {
-            prop_assert!(r.onlink && r.via.is_some());
-            prop_assert_eq!(r.table, if is_gw { 150 } else { 254 });
+            match r.table {
+                254 => prop_assert!(!is_gw && r.onlink && r.via.is_some()),
+                100 => prop_assert!(is_gw && r.via.is_some() && r.dev == "vxlan-tunnel"),
+                150 => prop_assert!(is_gw && r.via.is_none() && r.dev == "eth0"),
+                other => prop_assert!(false, "table {}", other),
+            }
         }
         if !is_gw && t.active_gateway().is_some() && a.warnings.iter().all(|w| !w.contains("also the gateway's")) {
             prop_assert_eq!(a.routes.len(), t.remote_clusters.len() * 3);

@@ -245,6 +245,8 @@ async fn plan(a: PlanArgs) -> Result<i32> {
                 },
                 cni: None,
                 public: None,
+                default_route: None,
+                next_hops: Default::default(),
             }
         }
     };
@@ -285,7 +287,8 @@ async fn plan(a: PlanArgs) -> Result<i32> {
 fn doctor(a: DoctorArgs) -> Result<i32> {
     let caps = crate::filter::probe(&a.filter);
     let choice = capabilities::choose(&caps, a.filter.packet_filter);
-    let report = probe::doctor::Report::new(&caps, choice.as_ref());
+    let report = probe::doctor::Report::new(&caps, choice.as_ref())
+        .with_cable(probe::cable::CableFacts::detect());
     let leftovers = takeover::Leftovers::discover_now();
     let cni = match (&a.network_plugin, &a.config) {
         (Some(p), _) => topology::Cni::parse(p),

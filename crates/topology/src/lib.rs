@@ -6,19 +6,23 @@
 //! that parse.
 //!
 //! # Layout
-//! - [`model`]: the types ([`Topology`], [`LocalCluster`], [`Node`],
-//!   [`Endpoint`], [`RemoteCluster`], [`Tunables`]) and their accessors.
 //! - [`cni`]: [`Cni`], the network plugin (`cluster.cni`), and
 //!   [`Cni::datapath`], which datapath the agent programs for it (or none).
+//! - [`model`]: the types ([`Topology`], [`LocalCluster`], [`CableKind`],
+//!   [`Node`], [`Endpoint`], [`RemoteCluster`], [`Tunables`]) and their
+//!   accessors.
 //! - [`de`]: field deserializers that name the bad value (`"10.0.0.0/33" is
 //!   not a CIDR`).
 //! - [`validate`]: every rule a parsed file must satisfy; errors name the
 //!   field path and the fix.
+//! - `backend`: the checks of the cable fields (Endpoint `backend`,
+//!   `backendConfig`, and `cluster.cable`).
 //! - [`error`] holds [`TopologyError`].
 //! - [`digest`]: the `config_digest` of a topology source's bytes, as
 //!   `/status` reports it.
 
 pub mod cni;
+mod backend;
 pub mod de;
 pub mod error;
 pub mod model;
@@ -26,7 +30,10 @@ pub mod validate;
 
 pub use cni::{Cni, Datapath, UnsupportedDatapath};
 pub use error::TopologyError;
-pub use model::{Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables};
+pub use model::{
+    CableKind, Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables,
+    BACKEND_INTERFACE_NAME, BACKEND_UDP_PORT,
+};
 
 /// Result with [`TopologyError`].
 pub type Result<T, E = TopologyError> = std::result::Result<T, E>;

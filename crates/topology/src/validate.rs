@@ -18,7 +18,7 @@ pub const MAX_VNI: u32 = 16_777_215;
 /// Longest interface name (IFNAMSIZ - 1).
 pub const MAX_IFNAME_LEN: usize = 15;
 
-fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
+pub(crate) fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
     Err(TopologyError::invalid(path, message))
 }
 
@@ -36,6 +36,8 @@ enum Loc {
     Remote(usize, &'static str),
     /// `remoteClusters[i].subnets[j]`.
     Subnet(usize, usize),
+    /// `cluster.globalCIDR`.
+    Global,
 }
 
 impl std::fmt::Display for Loc {
@@ -46,6 +48,7 @@ impl std::fmt::Display for Loc {
             Loc::Gateway(i, rest) => write!(f, "cluster.gateways[{i}]{rest}"),
             Loc::Remote(i, rest) => write!(f, "remoteClusters[{i}]{rest}"),
             Loc::Subnet(i, j) => write!(f, "remoteClusters[{i}].subnets[{j}]"),
+            Loc::Global => f.write_str("cluster.globalCIDR"),
         }
     }
 }
@@ -71,6 +74,10 @@ pub fn validate(t: &Topology) -> Result<()> {
             host_bits(path, n)?;
             owned.push((path, &c.id, *n));
         }
+    }
+    if let Some(n) = &c.global_cidr {
+        host_bits(Loc::Global, n)?;
+        owned.push((Loc::Global, &c.id, *n));
     }
     nodes(t)?;
     gateways(t)?;
@@ -107,6 +114,7 @@ pub fn validate(t: &Topology) -> Result<()> {
         }
         let gw_path = Loc::Remote(i, ".gateway");
         endpoint_ips(gw_path, &r.gateway)?;
+        crate::backend::cable_backend(t, gw_path, &r.gateway)?;
         let ip = r.gateway.cable_ip();
         if let Some(prev) = cable_ips.insert(ip, gw_path) {
             return err(
@@ -164,30 +172,41 @@ fn host_bits(path: impl std::fmt::Display, n: &IpNet) -> Result<()> {
 /// A remote subnet holding a tunnel endpoint would capture the tunnels'
 /// own packets (table 150 is looked up before main) or local node traffic.
 fn subnets_clear_of_endpoints(t: &Topology) -> Result<()> {
-    let mut endpoints: Vec<(Loc, IpAddr)> = t
+    // Each endpoint with the remote cluster it belongs to (None: local).
+    let mut endpoints: Vec<(Loc, IpAddr, Option<usize>)> = t
         .cluster
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| (Loc::Node(i, ".ip"), n.ip))
+        .map(|(i, n)| (Loc::Node(i, ".ip"), n.ip, None))
         .collect();
     for (i, g) in t.cluster.gateways.iter().enumerate() {
-        endpoints.extend(g.public_ip.map(|ip| (Loc::Gateway(i, ".publicIP"), ip)));
+        endpoints.extend(
+            g.public_ip
+                .map(|ip| (Loc::Gateway(i, ".publicIP"), ip, None)),
+        );
     }
     for (i, r) in t.remote_clusters.iter().enumerate() {
-        endpoints.push((Loc::Remote(i, ".gateway.privateIP"), r.gateway.private_ip));
+        let g = &r.gateway;
+        endpoints.push((Loc::Remote(i, ".gateway.privateIP"), g.private_ip, Some(i)));
         endpoints.extend(
-            r.gateway
-                .public_ip
-                .map(|ip| (Loc::Remote(i, ".gateway.publicIP"), ip)),
+            g.public_ip
+                .map(|ip| (Loc::Remote(i, ".gateway.publicIP"), ip, Some(i))),
         );
     }
     // Sorted by address: the endpoints inside a subnet are one contiguous run.
-    endpoints.sort_by_key(|(_, ip)| *ip);
+    endpoints.sort_by_key(|(_, ip, _)| *ip);
+    // An external cable reaches a remote gateway inside its own cluster's
+    // subnet through a next-hop route (Submariner #1106).
+    let own_ok = t.cluster.cable.is_none();
     for (i, r) in t.remote_clusters.iter().enumerate() {
         for (j, n) in r.subnets.iter().enumerate() {
-            let first = endpoints.partition_point(|(_, ip)| *ip < n.network());
-            if let Some((p, ip)) = endpoints.get(first).filter(|(_, ip)| n.contains(ip)) {
+            let first = endpoints.partition_point(|(_, ip, _)| *ip < n.network());
+            let inside = endpoints[first..]
+                .iter()
+                .take_while(|(_, ip, _)| n.contains(ip))
+                .find(|(_, _, owner)| !(own_ok && *owner == Some(i)));
+            if let Some((p, ip, _)) = inside {
                 return err(
                     Loc::Subnet(i, j).to_string(),
                     format!("\"{n}\" contains {p} {ip}: traffic to that tunnel endpoint would be routed into the tunnels; list only the cluster's pod and service CIDRs"),
@@ -231,7 +250,7 @@ fn overlaps(owned: &[(Loc, &str, IpNet)]) -> Result<()> {
     let what = if o == owner {
         "CIDRs of one cluster must not overlap; remove or merge one".to_string()
     } else {
-        format!("clusters {o:?} and {owner:?} overlap, so traffic between them cannot be routed; change one of them (or use Globalnet, which this agent does not implement)")
+        format!("clusters {o:?} and {owner:?} overlap, so traffic between them cannot be routed; change one of them (or use Globalnet: set cluster.globalCIDR and list the remote clusters' global CIDRs as their subnets)")
     };
     err(
         path.to_string(),
@@ -267,7 +286,7 @@ fn endpoint_ips(path: impl std::fmt::Display, e: &Endpoint) -> Result<()> {
     if let Some(p) = &e.public_ip {
         ipv4_unicast(format_args!("{path}.publicIP"), p)?;
     }
-    Ok(())
+    crate::backend::endpoint_backend(path, e)
 }
 
 fn nodes(t: &Topology) -> Result<()> {
@@ -316,6 +335,9 @@ fn gateways(t: &Topology) -> Result<()> {
     for (i, g) in t.cluster.gateways.iter().enumerate() {
         let path = format!("cluster.gateways[{i}]");
         endpoint_ips(&path, g)?;
+        if i == 0 {
+            crate::backend::cable_backend(t, &path, g)?;
+        }
         let Ok(node) = t.node(&g.hostname) else {
             let known: Vec<&str> = t.cluster.nodes.iter().map(|n| n.name.as_str()).collect();
             return err(
@@ -392,17 +414,7 @@ fn tunables(t: &Topology) -> Result<()> {
         );
     }
     if let Some(name) = &u.cni_interface {
-        if name.is_empty()
-            || name.len() > MAX_IFNAME_LEN
-            || name.contains(|ch: char| {
-                ch == '/' || ch == ':' || ch == '"' || ch.is_whitespace() || ch.is_control()
-            })
-        {
-            return err(
-                "tunables.cniInterface",
-                format!("{name:?} is not an interface name; use 1 to {MAX_IFNAME_LEN} bytes without '/', ':', quotes or spaces, or null to discover it"),
-            );
-        }
+        crate::backend::ifname("tunables.cniInterface", name)?;
     }
     Ok(())
 }

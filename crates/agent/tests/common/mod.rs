@@ -34,6 +34,8 @@ impl HostOps for FakeHost {
                     addr: "10.244.1.1".parse().unwrap(),
                 }),
                 public: None,
+                default_route: None,
+                next_hops: Default::default(),
             })
         })
     }
@@ -92,7 +94,7 @@ pub fn filter(fake: &SharedFake) -> Filter {
 
 pub fn topology_yaml(remotes: &[(&str, &str)], gateway: &str) -> String {
     let mut s = format!(
-        "cluster:\n  id: cluster-a\n  clusterCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/16]\n  nodes:\n    - {{name: a1, ip: 10.1.0.1}}\n    - {{name: a2, ip: 10.1.0.2}}\n  gateways:\n    - {{hostname: {gateway}, privateIP: 10.1.0.{}, publicIP: 192.168.50.1}}\n",
+        "cluster:\n  id: cluster-a\n  clusterCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/16]\n  cable: vxlan\n  nodes:\n    - {{name: a1, ip: 10.1.0.1}}\n    - {{name: a2, ip: 10.1.0.2}}\n  gateways:\n    - {{hostname: {gateway}, privateIP: 10.1.0.{}, publicIP: 192.168.50.1}}\n",
         if gateway == "a1" { 1 } else { 2 }
     );
     if !remotes.is_empty() {

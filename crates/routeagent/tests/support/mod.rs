@@ -28,9 +28,11 @@ pub fn node_ns(prefix: &str) -> NetNs {
     ns
 }
 
+/// Cluster a's topology with the agent's own VXLAN cable (`cable: vxlan`),
+/// gateway `gateway`, and the remote clusters `remotes` (id, subnets).
 pub fn topology(remotes: &[(&str, &[&str])], gateway: &str) -> String {
     let mut s = format!(
-        "cluster:\n  id: cluster-a\n  clusterCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/16]\n  nodes:\n    - {{name: a1, ip: 10.1.0.1}}\n    - {{name: a2, ip: 10.1.0.2}}\n    - {{name: a3, ip: 10.1.0.3}}\n  gateways:\n    - {{hostname: {gateway}, privateIP: 10.1.0.{}, publicIP: 192.168.50.{}}}\n",
+        "cluster:\n  id: cluster-a\n  clusterCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/16]\n  cable: vxlan\n  nodes:\n    - {{name: a1, ip: 10.1.0.1}}\n    - {{name: a2, ip: 10.1.0.2}}\n    - {{name: a3, ip: 10.1.0.3}}\n  gateways:\n    - {{hostname: {gateway}, privateIP: 10.1.0.{}, publicIP: 192.168.50.{}}}\n",
         &gateway[1..],
         &gateway[1..]
     );
