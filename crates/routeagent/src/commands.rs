@@ -244,6 +244,12 @@ fn lab(a: LabArgs) -> Result<i32> {
     config.clusters = a.clusters;
     config.nodes = a.nodes;
     config.agent_binary = std::env::current_exe().context("cannot find the routeagent binary")?;
+    config.cable = match a.cable {
+        LabCable::Vxlan => lab::Cable::Vxlan,
+        LabCable::Wireguard => lab::Cable::Wireguard,
+        LabCable::Mixed => lab::Cable::Mixed,
+    };
+    config.globalnet = a.globalnet;
     let action = match a.action {
         LabAction::Up => lab::cli::Action::Up,
         LabAction::Down => lab::cli::Action::Down,
