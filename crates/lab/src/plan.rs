@@ -136,6 +136,7 @@ impl Plan {
         let _ = writeln!(y, "  id: {}", cl.id);
         let _ = writeln!(y, "  clusterCIDRs: [{}]", cl.pod_cidr);
         let _ = writeln!(y, "  serviceCIDRs: [{}]", cl.service_cidr);
+        let _ = writeln!(y, "  cable: vxlan");
         let _ = writeln!(y, "  nodes:");
         for n in &cl.nodes {
             let _ = writeln!(y, "    - {{name: {}, ip: {}}}", n.name, n.ip);
@@ -205,6 +206,7 @@ mod tests {
         let p = Plan::new("t", 2, 3);
         let y = p.topology_yaml(1, &[1, 0], &["mtu: 1300".into()]);
         assert!(y.contains("  id: cluster-b\n"), "{y}");
+        assert!(y.contains("\n  cable: vxlan\n"), "{y}");
         assert!(
             y.contains("hostname: b1, privateIP: 10.2.0.1, publicIP: 192.168.50.21"),
             "{y}"
