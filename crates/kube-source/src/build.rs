@@ -296,6 +296,8 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             private_ip: info.ip,
             public_ip: c.public_ip,
             health_check_ip: c.health_check_ip,
+            backend: None,
+            backend_config: Default::default(),
         });
     }
 
@@ -346,6 +348,8 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             private_ip: c.private_ip,
             public_ip: c.public_ip,
             health_check_ip: c.health_check_ip,
+            backend: None,
+            backend_config: Default::default(),
         };
         if let Some(n) = c
             .subnets
@@ -399,6 +403,9 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
                 })
                 .collect(),
             gateways,
+            // The gateway engine owns the cable in Kubernetes.
+            cable: None,
+            global_cidr: None,
         },
         remote_clusters,
         tunables,

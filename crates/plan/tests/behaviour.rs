@@ -232,6 +232,8 @@ fn second_gateway_endpoint_is_not_active() {
         private_ip: a2,
         public_ip: None,
         health_check_ip: None,
+        backend: None,
+        backend_config: Default::default(),
     });
     let p = plan_for(&t, "a2", Switches::ALL_ON);
     assert_eq!(p.links.len(), 1);

@@ -11,7 +11,7 @@ use plan::{HostFacts, Iface};
 use proptest::prelude::*;
 use ruleset::{ChainType, Hook};
 use std::net::IpAddr;
-use topology::{Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables};
+use topology::{CableKind, Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables};
 
 fn net(s: &str) -> IpNet {
     s.parse().unwrap()
@@ -52,6 +52,8 @@ fn build(
                 private_ip: n.ip,
                 public_ip: public.then(|| ip("192.168.50.1")),
                 health_check_ip: None,
+                backend: None,
+                backend_config: Default::default(),
             };
             // standby gateways: every other node, no public IP
             let standby = nodes.iter().filter(|m| m.name != n.name).map(|m| Endpoint {
@@ -59,6 +61,8 @@ fn build(
                 private_ip: m.ip,
                 public_ip: None,
                 health_check_ip: None,
+                backend: None,
+                backend_config: Default::default(),
             });
             std::iter::once(active).chain(standby).collect()
         })
@@ -85,6 +89,8 @@ fn build(
                     private_ip: ip(&format!("10.{}.0.1", 2 + k)),
                     public_ip: public.then(|| ip(&format!("192.168.50.{}", 2 + k))),
                     health_check_ip: None,
+                    backend: None,
+                    backend_config: Default::default(),
                 },
             }
         })
@@ -96,6 +102,8 @@ fn build(
             service_cidrs: vec![net("10.96.0.0/16"), net("10.95.0.0/16")],
             nodes,
             gateways,
+            cable: Some(CableKind::Vxlan),
+            global_cidr: None,
         },
         remote_clusters,
         tunables: Tunables {

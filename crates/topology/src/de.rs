@@ -73,3 +73,8 @@ pub fn ip<'de, D: Deserializer<'de>>(d: D) -> Result<IpAddr, D::Error> {
 pub fn opt_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, D::Error> {
     Ok(Option::<Ip>::deserialize(d)?.map(|i| i.0))
 }
+
+/// `deserialize_with` for an optional CIDR (`null` or absent = none).
+pub fn opt_cidr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpNet>, D::Error> {
+    Ok(Option::<Cidr>::deserialize(d)?.map(|c| c.0))
+}

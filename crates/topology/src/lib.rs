@@ -6,8 +6,9 @@
 //! that parse.
 //!
 //! # Layout
-//! - [`model`]: the types ([`Topology`], [`LocalCluster`], [`Node`],
-//!   [`Endpoint`], [`RemoteCluster`], [`Tunables`]) and their accessors.
+//! - [`model`]: the types ([`Topology`], [`LocalCluster`], [`CableKind`],
+//!   [`Node`], [`Endpoint`], [`RemoteCluster`], [`Tunables`]) and their
+//!   accessors.
 //! - [`de`]: field deserializers that name the bad value (`"10.0.0.0/33" is
 //!   not a CIDR`).
 //! - [`validate`]: every rule a parsed file must satisfy; errors name the
@@ -22,7 +23,10 @@ pub mod model;
 pub mod validate;
 
 pub use error::TopologyError;
-pub use model::{Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables};
+pub use model::{
+    CableKind, Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables,
+    BACKEND_INTERFACE_NAME, BACKEND_UDP_PORT,
+};
 
 /// Result with [`TopologyError`].
 pub type Result<T, E = TopologyError> = std::result::Result<T, E>;

@@ -4,6 +4,7 @@
 use crate::{de, Result, TopologyError};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -38,6 +39,38 @@ pub struct LocalCluster {
     /// Local gateway endpoints; the first one is the active gateway.
     #[serde(default)]
     pub gateways: Vec<Endpoint>,
+    /// The cable routeagent builds itself on the active gateway; `None`:
+    /// the cable is external (Submariner's gateway engine), routeagent
+    /// creates no cable objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cable: Option<CableKind>,
+    /// The cluster's Globalnet CIDR (`SUBMARINER_GLOBALCIDR`); set when
+    /// Globalnet runs beside the agent.
+    #[serde(
+        rename = "globalCIDR",
+        default,
+        deserialize_with = "de::opt_cidr",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub global_cidr: Option<IpNet>,
+}
+
+/// A cable routeagent can build itself (`cluster.cable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CableKind {
+    /// `vxlan-tunnel` laid out as Submariner's VXLAN cable driver does.
+    Vxlan,
+}
+
+impl CableKind {
+    /// The name in the topology file and in Submariner's Endpoint
+    /// `backend` field (`vxlan`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CableKind::Vxlan => "vxlan",
+        }
+    }
 }
 
 /// A node of the local cluster.
@@ -76,9 +109,38 @@ pub struct Endpoint {
         skip_serializing_if = "Option::is_none"
     )]
     pub health_check_ip: Option<IpAddr>,
+    /// The cable driver of the gateway (Endpoint `backend`: `libreswan`,
+    /// `wireguard`, `vxlan`); informational unless `cluster.cable` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The driver's parameters (Endpoint `backend_config`); the keys read
+    /// are [`BACKEND_INTERFACE_NAME`] and [`BACKEND_UDP_PORT`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub backend_config: BTreeMap<String, String>,
 }
 
+/// `backendConfig` key: the cable's network interface (WireGuard's
+/// `submariner`); table 150 routes go out of it.
+pub const BACKEND_INTERFACE_NAME: &str = "interface-name";
+/// `backendConfig` key: the cable's UDP port.
+pub const BACKEND_UDP_PORT: &str = "udp-port";
+
 impl Endpoint {
+    /// The cable's interface, `backendConfig["interface-name"]`, if given.
+    pub fn interface_name(&self) -> Option<&str> {
+        self.backend_config
+            .get(BACKEND_INTERFACE_NAME)
+            .map(String::as_str)
+    }
+
+    /// The cable's UDP port, `backendConfig["udp-port"]`, if given and
+    /// valid (validation refuses invalid ones in topology files).
+    pub fn udp_port(&self) -> Option<u16> {
+        self.backend_config
+            .get(BACKEND_UDP_PORT)
+            .and_then(|p| p.trim().parse().ok())
+    }
+
     /// The underlay address of the inter-cluster cable: the public IP if
     /// set, else the private IP.
     pub fn cable_ip(&self) -> IpAddr {
@@ -214,5 +276,10 @@ impl Topology {
     /// Whether `node` is the active gateway.
     pub fn is_gateway(&self, node: &str) -> bool {
         self.active_gateway().is_some_and(|g| g.hostname == node)
+    }
+
+    /// Whether Globalnet runs beside the agent (`cluster.globalCIDR` set).
+    pub fn globalnet(&self) -> bool {
+        self.cluster.global_cidr.is_some()
     }
 }

@@ -2,7 +2,7 @@
 //! path (`remoteClusters[1].subnets[0]`) and what to write instead.
 //! Checks run in file order; the first violation is returned.
 
-use crate::{Endpoint, Result, Topology, TopologyError};
+use crate::{CableKind, Endpoint, Result, Topology, TopologyError};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -44,6 +44,10 @@ pub fn validate(t: &Topology) -> Result<()> {
             owned.push((path, &c.id, *n));
         }
     }
+    if let Some(n) = &c.global_cidr {
+        host_bits("cluster.globalCIDR", n)?;
+        owned.push(("cluster.globalCIDR".into(), &c.id, *n));
+    }
     nodes(t)?;
     gateways(t)?;
     let mut ids: BTreeMap<&str, String> = BTreeMap::new();
@@ -76,6 +80,7 @@ pub fn validate(t: &Topology) -> Result<()> {
             owned.push((path, &r.id, *n));
         }
         endpoint_ips(&format!("{base}.gateway"), &r.gateway)?;
+        cable_backend(t, &format!("{base}.gateway"), &r.gateway)?;
         let ip = r.gateway.cable_ip();
         if let Some(prev) = cable_ips.insert(ip, format!("{base}.gateway")) {
             return err(
@@ -133,36 +138,45 @@ fn host_bits(path: &str, n: &IpNet) -> Result<()> {
 /// A remote subnet holding a tunnel endpoint would capture the tunnels'
 /// own packets (table 150 is looked up before main) or local node traffic.
 fn subnets_clear_of_endpoints(t: &Topology) -> Result<()> {
-    let mut endpoints: Vec<(String, IpAddr)> = t
+    // Each endpoint with the remote cluster it belongs to (None: local).
+    let mut endpoints: Vec<(String, IpAddr, Option<usize>)> = t
         .cluster
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| (format!("cluster.nodes[{i}].ip"), n.ip))
+        .map(|(i, n)| (format!("cluster.nodes[{i}].ip"), n.ip, None))
         .collect();
     for (i, g) in t.cluster.gateways.iter().enumerate() {
         endpoints.extend(
             g.public_ip
-                .map(|ip| (format!("cluster.gateways[{i}].publicIP"), ip)),
+                .map(|ip| (format!("cluster.gateways[{i}].publicIP"), ip, None)),
         );
     }
     for (i, r) in t.remote_clusters.iter().enumerate() {
         endpoints.push((
             format!("remoteClusters[{i}].gateway.privateIP"),
             r.gateway.private_ip,
+            Some(i),
         ));
         endpoints.extend(
             r.gateway
                 .public_ip
-                .map(|ip| (format!("remoteClusters[{i}].gateway.publicIP"), ip)),
+                .map(|ip| (format!("remoteClusters[{i}].gateway.publicIP"), ip, Some(i))),
         );
     }
     // Sorted by address: the endpoints inside a subnet are one contiguous run.
-    endpoints.sort_by_key(|(_, ip)| *ip);
+    endpoints.sort_by_key(|(_, ip, _)| *ip);
     for (i, r) in t.remote_clusters.iter().enumerate() {
+        // An external cable reaches a remote gateway inside its own
+        // cluster's subnet through a next-hop route (Submariner #1106).
+        let own_ok = t.cluster.cable.is_none();
         for (j, n) in r.subnets.iter().enumerate() {
-            let first = endpoints.partition_point(|(_, ip)| *ip < n.network());
-            if let Some((p, ip)) = endpoints.get(first).filter(|(_, ip)| n.contains(ip)) {
+            let first = endpoints.partition_point(|(_, ip, _)| *ip < n.network());
+            let inside = endpoints[first..]
+                .iter()
+                .take_while(|(_, ip, _)| n.contains(ip))
+                .find(|(_, _, owner)| !(own_ok && *owner == Some(i)));
+            if let Some((p, ip, _)) = inside {
                 return err(
                     format!("remoteClusters[{i}].subnets[{j}]"),
                     format!("\"{n}\" contains {p} {ip}: traffic to that tunnel endpoint would be routed into the tunnels; list only the cluster's pod and service CIDRs"),
@@ -206,7 +220,7 @@ fn overlaps(owned: &[(String, &str, IpNet)]) -> Result<()> {
     let what = if o == owner {
         "CIDRs of one cluster must not overlap; remove or merge one".to_string()
     } else {
-        format!("clusters {o:?} and {owner:?} overlap, so traffic between them cannot be routed; change one of them (or use Globalnet, which this agent does not implement)")
+        format!("clusters {o:?} and {owner:?} overlap, so traffic between them cannot be routed; change one of them (or use Globalnet: set cluster.globalCIDR and list the remote clusters' global CIDRs as their subnets)")
     };
     err(
         path.clone(),
@@ -241,6 +255,58 @@ fn endpoint_ips(path: &str, e: &Endpoint) -> Result<()> {
     ipv4_unicast(&format!("{path}.privateIP"), &e.private_ip)?;
     if let Some(p) = &e.public_ip {
         ipv4_unicast(&format!("{path}.publicIP"), p)?;
+    }
+    if e.backend.as_deref().is_some_and(str::is_empty) {
+        return err(
+            format!("{path}.backend"),
+            "is empty; write the cable driver (libreswan, wireguard, vxlan) or leave it out",
+        );
+    }
+    if let Some(name) = e.interface_name() {
+        ifname(&format!("{path}.backendConfig.interface-name"), name)?;
+    }
+    if let Some(port) = e.backend_config.get(crate::BACKEND_UDP_PORT) {
+        if !port.trim().parse::<u16>().is_ok_and(|p| p != 0) {
+            return err(
+                format!("{path}.backendConfig.udp-port"),
+                format!(
+                    "{port:?} is not a UDP port; use 1 to 65535 (Submariner's default is 4500)"
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// With `cluster.cable` set, the active gateway and every remote gateway
+/// must run that same cable (or leave `backend` out).
+fn cable_backend(t: &Topology, path: &str, e: &Endpoint) -> Result<()> {
+    let (Some(cable), Some(backend)) = (t.cluster.cable, e.backend.as_deref()) else {
+        return Ok(());
+    };
+    if backend == cable.as_str() {
+        return Ok(());
+    }
+    let CableKind::Vxlan = cable;
+    err(
+        format!("{path}.backend"),
+        format!("is {backend:?} but cluster.cable is {:?}: routeagent's own cable only connects to gateways running the same cable; write backend: {}, or remove cluster.cable to use an external cable", cable.as_str(), cable.as_str()),
+    )
+}
+
+/// An interface name: 1 to [`MAX_IFNAME_LEN`] bytes, no `/`, `:`, quotes
+/// or whitespace.
+fn ifname(path: &str, name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > MAX_IFNAME_LEN
+        || name.contains(|ch: char| {
+            ch == '/' || ch == ':' || ch == '"' || ch.is_whitespace() || ch.is_control()
+        })
+    {
+        return err(
+            path,
+            format!("{name:?} is not an interface name; use 1 to {MAX_IFNAME_LEN} bytes without '/', ':', quotes or spaces"),
+        );
     }
     Ok(())
 }
@@ -291,6 +357,9 @@ fn gateways(t: &Topology) -> Result<()> {
     for (i, g) in t.cluster.gateways.iter().enumerate() {
         let path = format!("cluster.gateways[{i}]");
         endpoint_ips(&path, g)?;
+        if i == 0 {
+            cable_backend(t, &path, g)?;
+        }
         let Ok(node) = t.node(&g.hostname) else {
             let known: Vec<&str> = t.cluster.nodes.iter().map(|n| n.name.as_str()).collect();
             return err(
@@ -367,17 +436,7 @@ fn tunables(t: &Topology) -> Result<()> {
         );
     }
     if let Some(name) = &u.cni_interface {
-        if name.is_empty()
-            || name.len() > MAX_IFNAME_LEN
-            || name.contains(|ch: char| {
-                ch == '/' || ch == ':' || ch == '"' || ch.is_whitespace() || ch.is_control()
-            })
-        {
-            return err(
-                "tunables.cniInterface",
-                format!("{name:?} is not an interface name; use 1 to {MAX_IFNAME_LEN} bytes without '/', ':', quotes or spaces, or null to discover it"),
-            );
-        }
+        ifname("tunables.cniInterface", name)?;
     }
     Ok(())
 }

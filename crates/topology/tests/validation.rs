@@ -42,11 +42,11 @@ fn bad_cidr_names_the_path_and_the_line() {
         &y,
         &[
             r#"remoteClusters[0].subnets[1]: "10.0.0.0/33" is not a CIDR"#,
-            "line 22 column",
+            "line 23 column",
         ],
     );
     assert!(
-        matches!(e, TopologyError::Syntax { line: Some(22), .. }),
+        matches!(e, TopologyError::Syntax { line: Some(23), .. }),
         "{e:?}"
     );
     // second remote cluster: index 1
@@ -200,7 +200,7 @@ fn unknown_field_names_path_and_location() {
             "      ip: 10.1.0.2\n",
             "      ip: 10.1.0.2\n      role: worker\n",
         ),
-        &["cluster.nodes[1]", "unknown field `role`", "line 13 column"],
+        &["cluster.nodes[1]", "unknown field `role`", "line 14 column"],
     );
     assert!(matches!(e, TopologyError::Syntax { .. }));
     fails(
