@@ -15,10 +15,10 @@ use std::time::Duration;
 pub fn table(cidr: &str) -> String {
     format!(
         "table ip kube-proxy-like {{
-  chain mark {{ type nat hook prerouting priority dstnat; policy accept;
+  chain kp_mark {{ type nat hook prerouting priority dstnat; policy accept;
     ip saddr != {cidr} ip daddr {cidr} meta mark set mark | 0x4000
   }}
-  chain masq {{ type nat hook postrouting priority srcnat; policy accept;
+  chain kp_masq {{ type nat hook postrouting priority srcnat; policy accept;
     meta mark & 0x4000 == 0x4000 masquerade
   }}
 }}

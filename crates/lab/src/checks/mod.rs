@@ -154,3 +154,25 @@ pub fn demo(config: LabConfig) -> DemoReport {
     report.figures.demo_ms = Some(start.elapsed().as_millis() as u64);
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sequence;
+    use crate::{Cable, LabConfig};
+
+    #[test]
+    fn mode_checks_come_before_failover_and_three_clusters_before_uninstall() {
+        let names = |c: &LabConfig| sequence(c).iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let mut c = LabConfig::new("t");
+        let plain = names(&c);
+        assert!(!plain.contains(&"interop") && !plain.contains(&"three-clusters"));
+        c.cable = Cable::Mixed;
+        c.globalnet = true;
+        c.clusters = 3;
+        let all = names(&c);
+        let at = |n: &str| all.iter().position(|x| *x == n).unwrap();
+        assert!(at("interop") < at("failover") && at("globalnet") < at("failover"));
+        assert_eq!(at("three-clusters") + 1, at("uninstall"));
+        assert_eq!(all.last(), Some(&"foreign-objects"));
+    }
+}
