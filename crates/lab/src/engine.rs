@@ -223,18 +223,18 @@ fn connect(lab: &mut Lab, c: usize) -> Result<()> {
             }
             let had = lab.engine.vxlan.get(&gw.name).cloned().unwrap_or_default();
             if had != want {
-                // Disconnect what is gone, then connect what is new.
-                let mut cmds: Vec<String> = had
+                // Disconnect what is gone (whoever removed it already),
+                // then connect what is new.
+                let gone = had
                     .iter()
                     .filter(|p| !want.contains(p))
-                    .map(|p| p.1.clone())
+                    .map(|p| format!("{} 2>/dev/null; ", p.1));
+                let new: Vec<String> = want
+                    .iter()
+                    .filter(|p| !had.contains(p))
+                    .map(|p| p.0.clone())
                     .collect();
-                cmds.extend(
-                    want.iter()
-                        .filter(|p| !had.contains(p))
-                        .map(|p| p.0.clone()),
-                );
-                sh(&gw.ns, &cmds.join(" && "))?;
+                sh(&gw.ns, &(gone.collect::<String>() + &new.join(" && ")))?;
                 lab.engine.vxlan.insert(gw.name.clone(), want);
             }
         }

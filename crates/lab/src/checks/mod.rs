@@ -117,6 +117,7 @@ pub fn demo(config: LabConfig) -> DemoReport {
             .checks
             .push(Check::from_result::<LabError>("lab-up", Err(e))),
         Ok(mut lab) => {
+            lab.check_foreign("agents converged");
             for (name, f) in sequence(&config) {
                 let r = f(&mut lab);
                 lab.check_cni_tables(name);
