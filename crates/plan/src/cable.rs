@@ -1,9 +1,10 @@
-//! The inter-cluster cable between this cluster's active gateway and every
-//! remote gateway. A [`Cable`] plans its links, addresses and FDB entries
-//! and names, per remote cluster, the device and next hop that table 150
-//! routes use; [`VxlanCable`] is the unencrypted `vxlan-tunnel`. An
-//! encrypted cable (e.g. userspace WireGuard) would be another
-//! implementation.
+//! The cable routeagent builds itself (`cluster.cable`) between this
+//! cluster's active gateway and every remote gateway. A [`Cable`] plans its
+//! links, addresses and FDB entries and names, per remote cluster, the
+//! device and next hop its routing table uses; [`VxlanCable`] is the
+//! unencrypted `vxlan-tunnel`, laid out as Submariner's VXLAN cable driver
+//! lays it out so the two interoperate. Without `cluster.cable` the cable
+//! is external (Submariner's gateway engine) and nothing here is planned.
 
 use crate::host::HostFacts;
 use crate::host::{Address, FdbEntry, Link, LinkKind, Vxlan};
@@ -67,9 +68,13 @@ pub trait Cable {
     fn plan(&self, ctx: &CableContext<'_>) -> Result<CablePlan, PlanError>;
 }
 
-/// `vxlan-tunnel`: VXLAN (VNI tunables.cableVNI, port tunables.cablePort)
-/// over the public interface (else the uplink), address 241.b.c.d/8 from
-/// the local cable IP, one FDB entry per remote gateway.
+/// `vxlan-tunnel` as Submariner's VXLAN cable driver makes it: VXLAN VNI
+/// tunables.cableVNI, UDP port = the local Endpoint's `udp-port`, else
+/// tunables.cablePort; no `local` and no `dev` (the kernel routes the
+/// underlay); MTU = default-route interface MTU - 50 (else the public
+/// interface's, else the uplink's); address 241.b.c.d/8 from the local
+/// *private* IP; one FDB entry per remote gateway's cable address (public,
+/// else private IP); next hop 241.<remote private IP>.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VxlanCable;
 
@@ -78,17 +83,23 @@ impl Cable for VxlanCable {
         VXLAN_TUNNEL
     }
 
-    /// `ip link add vxlan-tunnel mtu M type vxlan id 1000 dstport 4500 local
-    /// CABLE_IP dev UNDERLAY nolearning`, `ip addr replace 241.b.c.d/8 dev
-    /// vxlan-tunnel`, `bridge fdb append 00:00:00:00:00:00 dev vxlan-tunnel dst
+    /// `ip link add vxlan-tunnel mtu M type vxlan id 1000 dstport 4500
+    /// nolearning`, `ip addr replace 241.<private b.c.d>/8 dev vxlan-tunnel`,
+    /// `bridge fdb append 00:00:00:00:00:00 dev vxlan-tunnel dst
     /// REMOTE_CABLE_IP` per remote gateway.
     fn plan(&self, ctx: &CableContext<'_>) -> Result<CablePlan, PlanError> {
         let t = ctx.tunables;
-        let underlay = ctx.facts.public.as_ref().unwrap_or(&ctx.facts.uplink);
+        let f = ctx.facts;
+        let underlay = f
+            .default_route
+            .as_ref()
+            .or(f.public.as_ref())
+            .unwrap_or(&f.uplink);
         let mtu = tunnel_mtu(VXLAN_TUNNEL, &underlay.name, underlay.mtu)?;
-        let local_ip = ctx.local.cable_ip();
+        let port = ctx.local.udp_port().unwrap_or(t.cable_port);
+        let local_ip = ctx.local.private_ip;
         let mut out = CablePlan {
-            udp_ports: vec![t.cable_port],
+            udp_ports: vec![port],
             ..CablePlan::default()
         };
         out.links.push(Link {
@@ -96,10 +107,10 @@ impl Cable for VxlanCable {
             mtu: Some(mtu),
             kind: LinkKind::Vxlan(Vxlan {
                 vni: t.cable_vni,
-                port: t.cable_port,
-                local: Some(local_ip),
+                port,
+                local: None,
                 remote: None,
-                underlay: Some(underlay.name.clone()),
+                underlay: None,
             }),
         });
         let own = tunnel::addr(tunnel::CABLE_OCTET, local_ip);
@@ -114,7 +125,7 @@ impl Cable for VxlanCable {
                 .chain(ctx.remotes.iter().map(|r| {
                     (
                         format!("{}'s gateway {}", r.id, r.gateway.hostname),
-                        r.gateway.cable_ip(),
+                        r.gateway.private_ip,
                     )
                 }))
                 .collect();
@@ -124,7 +135,7 @@ impl Cable for VxlanCable {
         );
         for (a, who) in &collide {
             out.warnings.push(format!(
-                "{} share the cable address {a}: traffic to the clusters behind it can reach the wrong gateway; renumber one of them",
+                "{} share the cable VTEP address {a}: traffic to the clusters behind it can reach the wrong gateway; renumber one of them",
                 who.join(" and ")
             ));
         }
@@ -137,11 +148,11 @@ impl Cable for VxlanCable {
                     dst,
                 });
             }
-            let via = tunnel::addr(tunnel::CABLE_OCTET, dst);
+            let via = tunnel::addr(tunnel::CABLE_OCTET, r.gateway.private_ip);
             let via = match via {
                 Some(v) if Some(v) == own => {
                     out.warnings.push(format!(
-                        "cluster {}: its gateway's cable address {v} is also this gateway's, so it cannot be a next hop: not routed; renumber one gateway",
+                        "cluster {}: its gateway's cable VTEP address {v} is also this gateway's, so it cannot be a next hop: not routed; renumber one gateway",
                         r.id
                     ));
                     None

@@ -11,14 +11,18 @@
 //! - `ra-forward` (filter forward, priority filter - 10): tunnel traffic.
 //! - `ra-postrouting` (nat postrouting, priority srcnat - 10, before the
 //!   CNI's and kube-proxy's masquerade): host traffic into vx-submariner
-//!   takes the CNI address; local->remote keeps its pod source
-//!   (`snat to ip saddr` binds NAT so no later masquerade applies; an
-//!   `accept` is not final across tables, so it is only the degraded
-//!   form); remote->local is accepted.
+//!   takes the CNI address; local->remote and remote->local keep their
+//!   sources (`snat to ip saddr` binds NAT so no later masquerade applies;
+//!   an `accept` is not final across tables, so it is only the degraded
+//!   form). Under Globalnet (`cluster.globalCIDR`) there is no
+//!   local->remote rule: Globalnet's SNAT must decide those flows, and
+//!   anything here would run first. No rule uses packet marks (Globalnet
+//!   owns 0xC0000).
 //! - `ra-mss` (filter postrouting, priority mangle; never a route chain,
 //!   which only the output hook takes): TCP SYNs jump to `ra-mss-syn`,
 //!   where those between local and remote get their MSS clamped to the
-//!   route MTU or tunables.mss. Every packet the host forwards or sends
+//!   route MTU, or to a fixed value (tunables.mss; under Globalnet, as
+//!   Submariner forces it, default-route MTU - 120, - 50 on a VXLAN cable). Every packet the host forwards or sends
 //!   passes `ra-mss`, so it holds the one test that lets all but SYNs
 //!   leave at once.
 
@@ -240,6 +244,11 @@ impl Builder<'_, '_> {
                 ));
             }
         }
+        // Under Globalnet no local-to-remote rule at all: a self-SNAT here
+        // (srcnat - 10) would bind before Globalnet's SNAT (iptables nat,
+        // priority 100) and an iptables ACCEPT ahead of its jump would skip
+        // it; Globalnet decides those flows.
+        let globalnet = self.ctx.topo.globalnet();
         for &v in versions {
             let (egress, text) = if c.self_snat {
                 (
@@ -249,15 +258,23 @@ impl Builder<'_, '_> {
             } else {
                 (Action::Accept, "local to remote: no NAT in this table")
             };
-            for m in self.pairs(v, "local", "remote") {
-                ch.rules
-                    .push(self.comment(Rule::matching(m).then(egress.clone()), text));
+            let (ingress, in_text) = if c.self_snat {
+                (
+                    Action::SnatToSource(v),
+                    "remote to local: keep the remote source (self-SNAT)",
+                )
+            } else {
+                (Action::Accept, "remote to local: no NAT in this table")
+            };
+            if !globalnet {
+                for m in self.pairs(v, "local", "remote") {
+                    ch.rules
+                        .push(self.comment(Rule::matching(m).then(egress.clone()), text));
+                }
             }
             for m in self.pairs(v, "remote", "local") {
-                ch.rules.push(self.comment(
-                    Rule::matching(m).then(Action::Accept),
-                    "remote to local: no NAT in this table",
-                ));
+                ch.rules
+                    .push(self.comment(Rule::matching(m).then(ingress.clone()), in_text));
             }
         }
         ch
@@ -269,7 +286,7 @@ impl Builder<'_, '_> {
     /// rule); the clamp rules repeat the SYN test because a clamp without
     /// it is refused by validation.
     fn mss(&self, versions: &[IpVersion]) -> [Chain; 2] {
-        let action = match self.ctx.tunables().mss {
+        let action = match self.ctx.fixed_mss() {
             Some(v) => Action::ClampMss(v),
             None => Action::ClampMssToPmtu,
         };

@@ -4,6 +4,7 @@
 use ipnet::IpNet;
 use ruleset::{IpVersion, RuleSet};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// The routing protocol number the agent stamps on its routes and rules
@@ -147,14 +148,22 @@ impl Sysctl {
     }
 }
 
-/// What the agent owns on the host, whichever version created it.
+/// What the agent owns on the host, whichever version created it. Routes
+/// and rules are the agent's by their protocol ([`ROUTE_PROTOCOL`]) only,
+/// never by table or priority: tables 100 and 150 and priorities 100 and
+/// 150 are shared with Submariner's gateway engine and route agent.
 pub mod ownership {
-    /// Links the agent creates (and removes on uninstall).
+    /// Link names the agent creates (and removes on uninstall).
+    /// `vxlan-tunnel` is also the name of Submariner's VXLAN cable: the
+    /// agent's carries the alias [`LINK_ALIAS`] and only that one is its own.
     pub const LINKS: &[&str] = &["vx-submariner", "vxlan-tunnel"];
-    /// Routing tables the agent fills (and flushes of its own routes).
-    pub const TABLES: &[u32] = &[100, 150];
-    /// Policy-rule priorities the agent uses.
-    pub const RULE_PREFS: &[u32] = &[100, 150];
+    /// `ip link set NAME alias routeagent`: set on every link the agent
+    /// creates, required of a `vxlan-tunnel` before the agent changes or
+    /// deletes it.
+    pub const LINK_ALIAS: &str = "routeagent";
+    /// Links whose name alone does not make them the agent's (see
+    /// [`LINK_ALIAS`]).
+    pub const ALIASED_LINKS: &[&str] = &["vxlan-tunnel"];
     /// nftables table names the agent uses or ever used.
     pub const NFT_TABLES: &[&str] = &["routeagent"];
 }
@@ -172,6 +181,18 @@ pub struct HostFacts {
     /// On a gateway: the interface holding the endpoint's public IP, when
     /// that IP is local and on another interface than the uplink.
     pub public: Option<Iface>,
+    /// The interface of the IPv4 default route (`ip -4 route show
+    /// default`) with its first IPv4 address; `None` without one. The
+    /// external cable's device when the Endpoint names none, and the MTU a
+    /// fixed MSS derives from (as Submariner's route agent does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_route: Option<Iface>,
+    /// Remote gateway IP -> the next hop of the main-table route to it
+    /// (`ip route get IP`'s `via`), asked for the remote gateways that lie
+    /// inside their own cluster's subnets ([`crate::FactsQuery::next_hop_for`],
+    /// Submariner issue #1106).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub next_hops: BTreeMap<IpAddr, IpAddr>,
 }
 
 /// An interface, its MTU and the address that made it interesting.

@@ -7,7 +7,7 @@ use crate::PlanError;
 use capabilities::Constructs;
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr};
-use topology::{Endpoint, Node, RemoteCluster, Topology, Tunables};
+use topology::{CableKind, Endpoint, Node, RemoteCluster, Topology, Tunables};
 
 /// Everything a plan depends on.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +40,8 @@ pub(crate) struct Ctx<'a> {
     pub cni_name: Option<String>,
     /// Its IPv4 address, if known.
     pub cni_ip: Option<Ipv4Addr>,
-    /// Local cluster + service CIDRs, sorted, deduplicated.
+    /// Local cluster + service CIDRs, sorted, deduplicated; under Globalnet
+    /// cluster CIDRs + the global CIDR, as Submariner builds LOCALCIDRS then.
     pub local_cidrs: Vec<IpNet>,
     /// All remote subnets, sorted, deduplicated.
     pub remote_cidrs: Vec<IpNet>,
@@ -80,7 +81,16 @@ impl<'a> Ctx<'a> {
             remotes,
             cni_name,
             cni_ip,
-            local_cidrs: sorted(topo.local_cidrs()),
+            local_cidrs: sorted(match topo.cluster.global_cidr {
+                Some(g) => topo
+                    .cluster
+                    .cluster_cidrs
+                    .iter()
+                    .copied()
+                    .chain([g])
+                    .collect(),
+                None => topo.local_cidrs(),
+            }),
             remote_cidrs: sorted(topo.remote_cidrs()),
         })
     }
@@ -88,7 +98,67 @@ impl<'a> Ctx<'a> {
     pub fn tunables(&self) -> &'a Tunables {
         &self.topo.tunables
     }
+
+    /// The device table-150 routes leave by (Submariner's route agent's
+    /// choice): the local Endpoint's `backendConfig["interface-name"]`
+    /// (WireGuard: `submariner`), else the default-route interface, else
+    /// (with a warning) the public interface or the uplink.
+    pub fn cable_dev(&self, local: &Endpoint, warnings: &mut Vec<String>) -> String {
+        if let Some(name) = local.interface_name() {
+            return name.to_string();
+        }
+        if let Some(d) = &self.facts.default_route {
+            return d.name.clone();
+        }
+        let f = self.facts.public.as_ref().unwrap_or(&self.facts.uplink);
+        warnings.push(format!(
+            "no IPv4 default route: table 150 routes leave by {} instead of the default-route interface; add a default route or set the local Endpoint's backendConfig interface-name",
+            f.name
+        ));
+        f.name.clone()
+    }
+
+    /// Whether the cable is VXLAN (the own one, or an external one whose
+    /// local Endpoint says `backend: vxlan`).
+    pub fn vxlan_cable(&self) -> bool {
+        self.topo.cluster.cable == Some(CableKind::Vxlan)
+            || self.gateway.and_then(|g| g.backend.as_deref()) == Some(CableKind::Vxlan.as_str())
+    }
+
+    /// The fixed TCP MSS, if any: tunables.mss (the Kubernetes source puts
+    /// the node annotation `submariner.io/tcp-clamp-mss` there); else under
+    /// Globalnet, as Submariner's route agent forces it, the default-route
+    /// interface MTU (else the uplink's) - [`GLOBALNET_MSS_OVERHEAD`], -
+    /// [`crate::links::VXLAN_OVERHEAD`] more on a VXLAN cable.
+    pub fn fixed_mss(&self) -> Option<u16> {
+        if let Some(m) = self.tunables().mss {
+            return Some(m);
+        }
+        self.topo.cluster.global_cidr?;
+        let mtu = self
+            .facts
+            .default_route
+            .as_ref()
+            .unwrap_or(&self.facts.uplink)
+            .mtu;
+        let vxlan = if self.vxlan_cable() {
+            crate::links::VXLAN_OVERHEAD
+        } else {
+            0
+        };
+        let v = mtu.saturating_sub(GLOBALNET_MSS_OVERHEAD + vxlan);
+        Some(
+            u16::try_from(v)
+                .unwrap_or(u16::MAX)
+                .max(topology::validate::MIN_MSS),
+        )
+    }
 }
+
+/// What Submariner's route agent subtracts from the default-route MTU for
+/// the fixed MSS under Globalnet (IP + TCP headers and the cable's
+/// overhead).
+pub const GLOBALNET_MSS_OVERHEAD: u32 = 120;
 
 fn sorted(mut v: Vec<IpNet>) -> Vec<IpNet> {
     v.sort();

@@ -14,10 +14,12 @@
 //! - [`tunnel`]: the 240.b.c.d / 241.b.c.d tunnel addresses derived from
 //!   underlay addresses, and their collisions.
 //! - [`links`]: `vx-submariner`, its address and (gateway) FDB entries.
-//! - [`cable`]: the inter-cluster cable behind the [`cable::Cable`] trait;
-//!   [`cable::VxlanCable`] is `vxlan-tunnel`.
+//! - [`cable`]: the cable routeagent builds itself (`cluster.cable`),
+//!   behind the [`cable::Cable`] trait; [`cable::VxlanCable`] is
+//!   `vxlan-tunnel`. Without `cluster.cable` the cable is external and the
+//!   plan holds no cable object.
 //! - [`routes`]: main-table routes (non-gateway), table 150 and its rule
-//!   (gateway).
+//!   (gateway, whatever the cable), table 100 and its rule (own cable).
 //! - [`sysctls`]: rp_filter, forwarding.
 //! - [`filter`]: the packet-filter [`ruleset::RuleSet`] for the chosen
 //!   [`capabilities::Constructs`].
@@ -77,21 +79,29 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
     let mut tunnel_ifaces = vec![links::VX_SUBMARINER.to_string()];
     let mut udp_ports = vec![ctx.tunables().vxlan_port];
     if let Some(local) = ctx.gateway.filter(|_| ctx.is_gateway) {
-        let cable = cable::VxlanCable;
-        let c = cable.plan(&cable::CableContext {
-            node: ctx.node,
-            local,
-            remotes: &ctx.remotes,
-            facts: ctx.facts,
-            tunables: ctx.tunables(),
-        })?;
-        p.links.extend(c.links);
-        p.addresses.extend(c.addresses);
-        p.fdb.extend(c.fdb);
-        warnings.extend(c.warnings);
-        tunnel_ifaces.push(cable.ifname().to_string());
-        udp_ports.extend(c.udp_ports);
-        let (r, rules) = routes::gateway(&ctx, &c.peers, &mut warnings);
+        if let Some(kind) = ctx.topo.cluster.cable {
+            let cable: &dyn Cable = match kind {
+                topology::CableKind::Vxlan => &cable::VxlanCable,
+            };
+            let c = cable.plan(&cable::CableContext {
+                node: ctx.node,
+                local,
+                remotes: &ctx.remotes,
+                facts: ctx.facts,
+                tunables: ctx.tunables(),
+            })?;
+            p.links.extend(c.links);
+            p.addresses.extend(c.addresses);
+            p.fdb.extend(c.fdb);
+            warnings.extend(c.warnings);
+            tunnel_ifaces.push(cable.ifname().to_string());
+            udp_ports.extend(c.udp_ports);
+            let (r, rules) = routes::cable_table(&ctx, &c.peers, &mut warnings);
+            p.routes.extend(r);
+            p.rules.extend(rules);
+        }
+        let dev = ctx.cable_dev(local, &mut warnings);
+        let (r, rules) = routes::table_150(&ctx, &dev, &mut warnings);
         p.routes.extend(r);
         p.rules.extend(rules);
     } else {

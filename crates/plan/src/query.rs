@@ -64,6 +64,10 @@ pub struct FactsQuery {
     pub cni_interface: Option<String>,
     /// The active gateway's public IP, asked for on the gateway only.
     pub public_ip: Option<IpAddr>,
+    /// Remote gateway IPs inside their own cluster's subnets, whose next
+    /// hop an external cable's table-150 routes need (gateway only;
+    /// Submariner issue #1106).
+    pub next_hop_for: Vec<IpAddr>,
 }
 
 impl FactsQuery {
@@ -76,6 +80,14 @@ impl FactsQuery {
             Role::Gateway => topo.active_gateway().and_then(|g| g.public_ip),
             Role::NonGateway => None,
         };
+        let next_hop_for = match role {
+            Role::Gateway => topo
+                .remote_clusters
+                .iter()
+                .filter_map(crate::routes::gateway_inside)
+                .collect(),
+            Role::NonGateway => vec![],
+        };
         Ok(FactsQuery {
             node: node.to_string(),
             role,
@@ -83,6 +95,7 @@ impl FactsQuery {
             cluster_cidrs: topo.cluster.cluster_cidrs.clone(),
             cni_interface: topo.tunables.cni_interface.clone(),
             public_ip,
+            next_hop_for,
         })
     }
 }

@@ -55,10 +55,10 @@ fn gateway_fdb_cable_and_table_150() {
         .map(|f| f.dst)
         .collect();
     assert_eq!(vx_fdb, [ip("10.3.0.2"), ip("10.3.0.3")]);
+    // Laid out as Submariner's VXLAN cable driver: no local, no dev.
     let cable = vxlan(&p, "vxlan-tunnel");
     assert_eq!((cable.vni, cable.port, cable.remote), (1000, 4500, None));
-    assert_eq!(cable.local, Some(ip("192.168.50.3")));
-    assert_eq!(cable.underlay.as_deref(), Some("eth1"));
+    assert_eq!((cable.local, cable.underlay), (None, None));
     let cable_fdb: Vec<_> = p
         .fdb
         .iter()
@@ -66,26 +66,39 @@ fn gateway_fdb_cable_and_table_150() {
         .map(|f| f.dst)
         .collect();
     assert_eq!(cable_fdb, [ip("192.168.50.1"), ip("192.168.50.2")]);
+    // VTEP 241.<private IP>, next hops 241.<remote private IP>.
     assert!(p
         .addresses
         .iter()
-        .any(|a| a.dev == "vxlan-tunnel" && a.addr.to_string() == "241.168.50.3/8"));
-    assert_eq!(p.routes.len(), 4);
-    for r in &p.routes {
+        .any(|a| a.dev == "vxlan-tunnel" && a.addr.to_string() == "241.3.0.1/8"));
+    assert_eq!(p.routes.len(), 8);
+    for r in p.routes.iter().filter(|r| r.table == 100) {
         assert_eq!(
-            (r.table, r.dev.as_str(), r.onlink, r.src),
-            (150, "vxlan-tunnel", true, Some(ip("10.246.1.1")))
+            (r.dev.as_str(), r.onlink, r.src),
+            ("vxlan-tunnel", false, Some(ip("10.246.1.1")))
         );
         let want =
             if r.dst.to_string().starts_with("10.244") || r.dst.to_string().starts_with("10.96") {
-                "241.168.50.1"
+                "241.1.0.1"
             } else {
-                "241.168.50.2"
+                "241.2.0.1"
             };
         assert_eq!(r.via, Some(ip(want)), "{r:?}");
     }
-    assert_eq!(p.rules.len(), 1);
-    assert_eq!((p.rules[0].pref, p.rules[0].table), (150, 150));
+    // Table 150 as Submariner's route agent: the default-route device
+    // (none in the lab: the public interface, with a warning).
+    for r in p.routes.iter().filter(|r| r.table == 150) {
+        assert_eq!(
+            (r.dev.as_str(), r.via, r.onlink, r.src),
+            ("eth1", None, false, Some(ip("10.246.1.1")))
+        );
+    }
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.contains("no IPv4 default route")));
+    let rules: Vec<_> = p.rules.iter().map(|r| (r.pref, r.table)).collect();
+    assert_eq!(rules, [(100, 100), (150, 150)]);
     let keys: Vec<_> = p
         .sysctls
         .iter()
@@ -110,9 +123,6 @@ fn cable_without_public_ip_uses_private_ip_and_uplink() {
     t.cluster.gateways[0].public_ip = None;
     t.remote_clusters[0].gateway.public_ip = None;
     let p = plan_for(&t, "a1", Switches::ALL_ON);
-    let cable = vxlan(&p, "vxlan-tunnel");
-    assert_eq!(cable.local, Some(ip("10.1.0.1")));
-    assert_eq!(cable.underlay.as_deref(), Some("eth0"));
     assert!(p.fdb.contains(&FdbEntry {
         dev: "vxlan-tunnel".into(),
         dst: ip("10.2.0.1")
@@ -121,7 +131,10 @@ fn cable_without_public_ip_uses_private_ip_and_uplink() {
         .addresses
         .iter()
         .any(|a| a.addr.to_string() == "241.1.0.1/8"));
-    assert!(p.routes.iter().all(|r| r.via == Some(ip("241.2.0.1"))));
+    assert!(p
+        .routes
+        .iter()
+        .all(|r| r.table == 150 && r.dev == "eth0" || r.via == Some(ip("241.2.0.1"))));
 }
 
 #[test]
@@ -290,18 +303,18 @@ fn collisions_are_reported_and_routes_kept_when_possible() {
 #[test]
 fn cable_address_collision() {
     let mut t = example("three-clusters-c");
-    // cluster-b's gateway public IP 10.168.50.1 maps to 241.168.50.1 like cluster-a's 192.168.50.1
-    t.remote_clusters[1].gateway.public_ip = Some(ip("10.168.50.1"));
+    // cluster-b's gateway private IP 172.1.0.1 maps to 241.1.0.1 like cluster-a's 10.1.0.1
+    t.remote_clusters[1].gateway.private_ip = ip("172.1.0.1");
     let p = plan_for(&t, "c1", Switches::ALL_ON);
     assert!(
         p.warnings
             .iter()
-            .any(|w| w.contains("share the cable address 241.168.50.1")),
+            .any(|w| w.contains("share the cable VTEP address 241.1.0.1")),
         "{:?}",
         p.warnings
     );
     // and one colliding with this gateway is not routed
-    t.remote_clusters[1].gateway.public_ip = Some(ip("10.168.50.3"));
+    t.remote_clusters[1].gateway.private_ip = ip("172.3.0.1");
     let p = plan_for(&t, "c1", Switches::ALL_ON);
     assert!(
         p.warnings
@@ -310,7 +323,9 @@ fn cable_address_collision() {
         "{:?}",
         p.warnings
     );
-    assert_eq!(p.routes.len(), 2);
+    // table 100 keeps cluster-a only; table 150 (no cable next hop) all four
+    assert_eq!(p.routes.iter().filter(|r| r.table == 100).count(), 2);
+    assert_eq!(p.routes.iter().filter(|r| r.table == 150).count(), 4);
 }
 
 #[test]

@@ -158,6 +158,8 @@ fn facts(t: &Topology, node: &str, cni: bool) -> HostFacts {
             addr: ip("10.244.9.1"),
         }),
         public: None,
+        default_route: None,
+        next_hops: Default::default(),
     }
 }
 
@@ -230,10 +232,15 @@ proptest! {
         prop_assert_eq!(&a.links[0].name, "vx-submariner");
         let is_gw = t.is_gateway(&node);
         prop_assert_eq!(a.links.len(), if is_gw { 2 } else { 1 });
-        prop_assert_eq!(a.rules.len(), usize::from(is_gw && !t.remote_clusters.is_empty()));
+        // own cable on the gateway: rules pref 100 (table 100) and 150
+        prop_assert_eq!(a.rules.len(), 2 * usize::from(is_gw && !t.remote_clusters.is_empty()));
         for r in &a.routes {
-            prop_assert!(r.onlink && r.via.is_some());
-            prop_assert_eq!(r.table, if is_gw { 150 } else { 254 });
+            match r.table {
+                254 => prop_assert!(!is_gw && r.onlink && r.via.is_some()),
+                100 => prop_assert!(is_gw && r.via.is_some() && r.dev == "vxlan-tunnel"),
+                150 => prop_assert!(is_gw && r.via.is_none() && r.dev == "eth0"),
+                other => prop_assert!(false, "table {}", other),
+            }
         }
         if !is_gw && t.active_gateway().is_some() && a.warnings.iter().all(|w| !w.contains("also the gateway's")) {
             prop_assert_eq!(a.routes.len(), t.remote_clusters.len() * 3);

@@ -40,6 +40,8 @@ fn facts(node: &str) -> HostFacts {
             mtu: 1500,
             addr: "192.168.50.1".parse().unwrap(),
         }),
+        default_route: None,
+        next_hops: Default::default(),
     }
 }
 

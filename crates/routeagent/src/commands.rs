@@ -190,6 +190,8 @@ async fn plan(a: PlanArgs) -> Result<i32> {
                 },
                 cni: None,
                 public: None,
+                default_route: None,
+                next_hops: Default::default(),
             }
         }
     };

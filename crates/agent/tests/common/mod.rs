@@ -32,6 +32,8 @@ impl HostOps for FakeHost {
                     addr: "10.244.1.1".parse().unwrap(),
                 }),
                 public: None,
+                default_route: None,
+                next_hops: Default::default(),
             })
         })
     }

@@ -47,6 +47,8 @@ pub fn lab_facts(t: &Topology, node: &str) -> HostFacts {
             addr: cni,
         }),
         public,
+        default_route: None,
+        next_hops: Default::default(),
     }
 }
 
