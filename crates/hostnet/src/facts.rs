@@ -5,9 +5,11 @@
 use crate::addresses::{list_addresses, AddrState};
 use crate::error::{Error, Result};
 use crate::links::{list_links, LinkTable};
+use crate::routes::{list_routes, RouteState};
+use plan::routes::MAIN_TABLE;
 use plan::{FactsQuery, HostFacts, Iface};
 use rtnetlink::Handle;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Answers `q` from one link dump and one address dump
 /// (`ip -j link` + `ip -j addr`):
@@ -16,7 +18,12 @@ use std::net::IpAddr;
 /// - cni: the interface named `q.cni_interface` if given (its address inside
 ///   the cluster CIDRs, else its first IPv4 address), otherwise the
 ///   lowest-ifindex interface holding an address inside `q.cluster_cidrs`;
-/// - public: the interface holding `q.public_ip`, when that is not the uplink.
+/// - public: the interface holding `q.public_ip`, when that is not the uplink;
+/// - default_route: the interface of the lowest-metric IPv4 default route in
+///   the main table (`ip -4 route show default`), with its first IPv4 address;
+/// - next_hops: for each of `q.next_hop_for`, the `via` of the longest
+///   main-table route to it, or the address itself when it is on a link
+///   (`ip route get IP`, main table only).
 ///
 /// Reached through [`crate::Host::discover`].
 pub(crate) async fn discover(handle: &Handle, q: &FactsQuery) -> Result<HostFacts> {
@@ -56,10 +63,41 @@ pub(crate) async fn discover(handle: &Handle, q: &FactsQuery) -> Result<HostFact
     let public = public_ip
         .and_then(|ip| holder(&links, &addrs, ip))
         .filter(|p| p.name != uplink.name);
+    let main: Vec<RouteState> = list_routes(handle)
+        .await?
+        .into_iter()
+        .filter(|r| r.table == MAIN_TABLE && r.dst.addr().is_ipv4() && r.kind == 1)
+        .collect();
+    let default_route = main
+        .iter()
+        .filter(|r| r.dst.prefix_len() == 0)
+        .min_by_key(|r| r.metric.unwrap_or(0))
+        .and_then(|r| r.oif)
+        .and_then(|i| links.by_name.values().find(|l| l.index == i))
+        .map(|l| Iface {
+            name: l.name.clone(),
+            mtu: l.mtu,
+            addr: addrs
+                .iter()
+                .find(|a| a.index == l.index && a.addr.addr().is_ipv4())
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.addr.addr()),
+        });
+    let next_hops =
+        q.next_hop_for
+            .iter()
+            .filter_map(|ip| {
+                let best = main.iter().filter(|r| r.dst.contains(ip)).max_by_key(|r| {
+                    (r.dst.prefix_len(), std::cmp::Reverse(r.metric.unwrap_or(0)))
+                })?;
+                Some((*ip, best.via.unwrap_or(*ip)))
+            })
+            .collect();
     Ok(HostFacts {
         uplink,
         cni,
         public,
+        default_route,
+        next_hops,
     })
 }
 

@@ -2,7 +2,7 @@
 //! [`HostPlan`] and removes everything the agent owns.
 
 use crate::error::{Error, Result};
-use crate::links::{ensure_vxlan, is_owned, list_links, remove_link};
+use crate::links::{ensure_vxlan, is_owned_name, list_links, list_owned_links, remove_link};
 use crate::report::{ConvergeReport, Outcome};
 use crate::snapshot::HostSnapshot;
 use crate::sysctl::{ensure_sysctls, restore, SysctlJournal};
@@ -128,7 +128,7 @@ impl Host {
         let mut report = ConvergeReport::default();
         let before = list_links(h).await?;
         for link in &plan.links {
-            if !is_owned(&link.name) {
+            if !is_owned_name(&link.name) {
                 report.errors.push(Error::Invalid {
                     object: format!("link {}", link.name),
                     reason: format!(
@@ -141,9 +141,9 @@ impl Host {
             let r = ensure_vxlan(h, link, &before).await;
             report.note(|r| &mut r.links, r);
         }
-        for name in before.by_name.keys().filter(|n| is_owned(n)) {
-            if !plan.links.iter().any(|l| &l.name == name) {
-                let r = remove_link(h, name).await;
+        for l in before.by_name.values().filter(|l| l.is_owned()) {
+            if !plan.links.iter().any(|p| p.name == l.name) {
+                let r = remove_link(h, &l.name).await;
                 report.note(|r| &mut r.links, r);
             }
         }
@@ -178,19 +178,25 @@ impl Host {
         Ok(report)
     }
 
-    /// Removes everything the agent owns: its links (their addresses, FDB
-    /// entries and routes go with them), proto-166 routes in every table,
-    /// its rules; then restores the journaled sysctls (keys of removed links
-    /// are skipped). Equals `ip link del vx-submariner; ip route flush table
-    /// all proto 166; ip rule del pref P lookup T ...; sysctl -w KEY=ORIG`.
+    /// Removes everything the agent owns: its links ([`crate::links::LinkState::is_owned`]:
+    /// never Submariner's `vxlan-tunnel`; their addresses, FDB entries and
+    /// routes go with them), proto-166 routes in every table, its proto-166
+    /// rules; then restores the journaled sysctls (keys of removed links are
+    /// skipped). Equals `ip link del vx-submariner; ip route flush table all
+    /// proto 166; ip rule del pref P lookup T proto 166 ...; sysctl -w KEY=ORIG`.
     /// Idempotent.
     pub async fn remove_all(&mut self) -> Result<ConvergeReport> {
         self.last = None;
         let h = &self.handle;
         let mut report = ConvergeReport::default();
-        for name in plan::host::ownership::LINKS {
-            let r = remove_link(h, name).await;
-            report.note(|r| &mut r.links, r);
+        match list_owned_links(h).await {
+            Ok(list) => {
+                for l in list {
+                    let r = remove_link(h, &l.name).await;
+                    report.note(|r| &mut r.links, r);
+                }
+            }
+            Err(e) => report.errors.push(e),
         }
         match routes::list_owned_routes(h).await {
             Ok(list) => {
@@ -223,7 +229,7 @@ impl Host {
 /// asked before this end was ready stop waiting for their next retry.
 /// Best effort: a failure is logged, the pass is not failed for it.
 fn announce_tunnels(plan: &HostPlan) {
-    for a in plan.addresses.iter().filter(|a| is_owned(&a.dev)) {
+    for a in plan.addresses.iter().filter(|a| is_owned_name(&a.dev)) {
         if let ipnet::IpNet::V4(net) = a.addr {
             if let Err(e) = crate::announce::announce(&a.dev, net.addr()) {
                 tracing::warn!(error = %e, "cannot announce the tunnel address");

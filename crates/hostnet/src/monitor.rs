@@ -5,7 +5,7 @@
 use crate::addresses::AddrState;
 use crate::error::{Error, Result};
 use crate::fdb::FdbState;
-use crate::links::{is_owned, list_links, LinkState};
+use crate::links::{list_links, LinkState};
 use crate::routes::{list_owned_routes, RouteState, PROTO};
 use crate::rules::RuleState;
 use futures::{Stream, StreamExt};
@@ -137,7 +137,7 @@ pub async fn watch() -> Result<Monitor> {
         .await?
         .by_name
         .into_values()
-        .filter(|l| is_owned(&l.name))
+        .filter(LinkState::is_owned)
     {
         state.links.insert(l.index, l);
     }
@@ -193,7 +193,7 @@ impl State {
         let mut out = Vec::new();
         match inner {
             RouteNetlinkMessage::NewLink(m) => {
-                if let Some(l) = LinkState::from_message(&m).filter(|l| is_owned(&l.name)) {
+                if let Some(l) = LinkState::from_message(&m).filter(LinkState::is_owned) {
                     let prev = self.links.insert(l.index, l.clone());
                     if prev.is_some_and(|p| (p.up && !l.up) || p.mtu != l.mtu) {
                         out.push(Event::LinkChanged {

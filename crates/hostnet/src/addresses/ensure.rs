@@ -3,7 +3,7 @@
 
 use super::{delete_address, list_addresses, replace_address};
 use crate::error::{Error, Result};
-use crate::links::{is_owned, LinkTable};
+use crate::links::{is_owned_name, LinkState, LinkTable};
 use crate::report::Outcome;
 use plan::Address;
 use rtnetlink::Handle;
@@ -19,13 +19,13 @@ pub async fn ensure_addresses(
 ) -> Result<Vec<Result<Outcome>>> {
     let current = list_addresses(handle).await?;
     let mut out = Vec::new();
-    for a in desired.iter().filter(|a| !is_owned(&a.dev)) {
+    for a in desired.iter().filter(|a| !is_owned_name(&a.dev)) {
         out.push(Err(Error::Invalid {
             object: format!("address {} dev {}", a.addr, a.dev),
             reason: "the device is not one the agent owns; hostnet only programs addresses on its own links".into(),
         }));
     }
-    for link in links.by_name.values().filter(|l| is_owned(&l.name)) {
+    for link in links.by_name.values().filter(|l| LinkState::is_owned(l)) {
         let want: Vec<_> = desired
             .iter()
             .filter(|a| a.dev == link.name)
@@ -52,7 +52,7 @@ pub async fn ensure_addresses(
     }
     for a in desired
         .iter()
-        .filter(|a| is_owned(&a.dev) && links.get(&a.dev).is_none())
+        .filter(|a| is_owned_name(&a.dev) && links.get(&a.dev).is_none())
     {
         out.push(Err(Error::Invalid {
             object: format!("address {} dev {}", a.addr, a.dev),

@@ -2,7 +2,7 @@
 
 use super::{append_fdb, delete_fdb, list_fdb};
 use crate::error::{Error, Result};
-use crate::links::{is_owned, LinkTable};
+use crate::links::{is_owned_name, LinkTable};
 use crate::report::Outcome;
 use futures::StreamExt;
 use plan::{FdbEntry, Link, LinkKind};
@@ -23,7 +23,7 @@ pub async fn ensure_fdb(
 ) -> Result<Vec<Result<Outcome>>> {
     let current = list_fdb(handle).await?;
     let mut out = Vec::new();
-    for e in desired.iter().filter(|e| !is_owned(&e.dev)) {
+    for e in desired.iter().filter(|e| !is_owned_name(&e.dev)) {
         out.push(Err(Error::Invalid {
             object: format!("fdb 00:00:00:00:00:00 dst {} dev {}", e.dst, e.dev),
             reason: "the device is not one the agent owns; hostnet only programs FDB entries on its own links".into(),
@@ -32,7 +32,7 @@ pub async fn ensure_fdb(
     for link in links
         .by_name
         .values()
-        .filter(|l| is_owned(&l.name) && l.vxlan.is_some())
+        .filter(|l| l.is_owned() && l.vxlan.is_some())
     {
         let mut want: Vec<IpAddr> = desired
             .iter()

@@ -2,7 +2,9 @@
 //! delete and re-create it when a parameter the kernel cannot change in
 //! place differs (VNI, port, local, remote, underlay, learning).
 
-use super::{add_vxlan, list_links, remove_link, set_mtu_up, LinkTable, VxlanState};
+use super::{
+    add_vxlan, list_links, remove_link, set_mtu_up, set_owner_alias, LinkTable, VxlanState,
+};
 use crate::error::{Error, Result};
 use crate::report::Outcome;
 use plan::{Link, LinkKind};
@@ -35,9 +37,18 @@ pub async fn ensure_vxlan(handle: &Handle, link: &Link, links: &LinkTable) -> Re
     };
     let Some(cur) = links.get(&link.name) else {
         add_vxlan(handle, link, underlay).await?;
-        check_mtu(handle, link).await?;
+        finish_create(handle, link).await?;
         return Ok(Outcome::Created);
     };
+    if !cur.is_owned() {
+        return Err(Error::Invalid {
+            object,
+            reason: format!(
+                "exists but is not the agent's (no alias {:?}): another component (Submariner's VXLAN cable driver?) owns it and it is left as it is; remove cluster.cable to use that cable, or delete the link",
+                plan::host::ownership::LINK_ALIAS
+            ),
+        });
+    }
     if cur.kind.as_deref() == Some("vxlan") && cur.vxlan.as_ref() == Some(&want) {
         let mtu_ok = link.mtu.is_none_or(|m| m == cur.mtu);
         if mtu_ok && cur.up {
@@ -49,16 +60,20 @@ pub async fn ensure_vxlan(handle: &Handle, link: &Link, links: &LinkTable) -> Re
     tracing::info!(link = %link.name, "VXLAN parameters differ from the plan: re-creating the link");
     remove_link(handle, &link.name).await?;
     add_vxlan(handle, link, underlay).await?;
-    check_mtu(handle, link).await?;
+    finish_create(handle, link).await?;
     Ok(Outcome::Updated)
 }
 
 /// The kernel silently clamps the MTU of a new VXLAN link to what its
 /// underlay allows (underlay MTU - 50 for IPv4, - 70 for IPv6), while
 /// `ip link set mtu` later refuses it: report the clamp at creation.
-async fn check_mtu(handle: &Handle, link: &Link) -> Result<()> {
-    let Some(want) = link.mtu else { return Ok(()) };
+/// Also marks the new link as the agent's (its alias).
+async fn finish_create(handle: &Handle, link: &Link) -> Result<()> {
     let now = list_links(handle).await?;
+    if let Some(l) = now.get(&link.name) {
+        set_owner_alias(handle, &link.name, l.index).await?;
+    }
+    let Some(want) = link.mtu else { return Ok(()) };
     match now.get(&link.name) {
         Some(l) if l.mtu != want => Err(Error::Invalid {
             object: format!("link {}", link.name),

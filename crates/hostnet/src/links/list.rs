@@ -1,6 +1,6 @@
 //! `ip -d link show`: every link, or only the agent's.
 
-use super::{is_owned, LinkState, LinkTable};
+use super::{LinkState, LinkTable};
 use crate::error::Result;
 use crate::netlink::dump;
 use netlink_packet_route::link::LinkMessage;
@@ -22,13 +22,12 @@ pub async fn list_links(handle: &Handle) -> Result<LinkTable> {
     Ok(LinkTable::new(links))
 }
 
-/// The links the agent owns that exist now (`ip -d link show NAME` for each
-/// name of `plan::host::ownership::LINKS`).
+/// The links the agent owns that exist now ([`LinkState::is_owned`]).
 pub async fn list_owned_links(handle: &Handle) -> Result<Vec<LinkState>> {
     Ok(list_links(handle)
         .await?
         .by_name
         .into_values()
-        .filter(|l| is_owned(&l.name))
+        .filter(LinkState::is_owned)
         .collect())
 }

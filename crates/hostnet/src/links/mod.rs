@@ -23,7 +23,7 @@ pub use add::add_vxlan;
 pub use del::remove_link;
 pub use ensure::ensure_vxlan;
 pub use list::{list_links, list_owned_links};
-pub use set::set_mtu_up;
+pub use set::{set_mtu_up, set_owner_alias};
 
 /// One link as the kernel reports it (`ip -d link show`), with what the
 /// agent compares.
@@ -48,6 +48,8 @@ pub struct LinkState {
     pub parent: Option<u32>,
     /// VXLAN parameters, for kind `vxlan`.
     pub vxlan: Option<VxlanState>,
+    /// `alias TEXT` (`IFLA_IFALIAS`), if set.
+    pub alias: Option<String>,
 }
 
 /// The VXLAN parameters the agent sets (`ip -d link show` details).
@@ -81,11 +83,13 @@ impl LinkState {
             master: None,
             parent: None,
             vxlan: None,
+            alias: None,
         };
         for a in &m.attributes {
             match a {
                 LinkAttribute::IfName(n) => name = Some(n.clone()),
                 LinkAttribute::Mtu(v) => s.mtu = *v,
+                LinkAttribute::IfAlias(a) if !a.is_empty() => s.alias = Some(a.clone()),
                 LinkAttribute::Controller(v) if *v != 0 => s.master = Some(*v),
                 LinkAttribute::Link(v) if *v != 0 && *v != m.header.index => s.parent = Some(*v),
                 LinkAttribute::LinkInfo(infos) => parse_info(infos, &mut s),
@@ -159,7 +163,23 @@ impl LinkTable {
     }
 }
 
-/// True for the link names the agent owns (`plan::host::ownership::LINKS`).
-pub fn is_owned(name: &str) -> bool {
+/// True for the link names the agent may plan (`plan::host::ownership::LINKS`);
+/// whether an existing link of that name is the agent's is
+/// [`LinkState::is_owned`].
+pub fn is_owned_name(name: &str) -> bool {
     plan::host::ownership::LINKS.contains(&name)
+}
+
+impl LinkState {
+    /// True for links the agent owns: a name of
+    /// `plan::host::ownership::LINKS`, and for the names shared with
+    /// Submariner's cable (`ALIASED_LINKS`: `vxlan-tunnel`) the alias
+    /// `routeagent` the agent sets on creation. A `vxlan-tunnel` made by
+    /// Submariner's VXLAN cable driver is thus never changed or deleted.
+    pub fn is_owned(&self) -> bool {
+        use plan::host::ownership::{ALIASED_LINKS, LINK_ALIAS};
+        is_owned_name(&self.name)
+            && (!ALIASED_LINKS.contains(&self.name.as_str())
+                || self.alias.as_deref() == Some(LINK_ALIAS))
+    }
 }

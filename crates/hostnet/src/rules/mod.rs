@@ -1,6 +1,7 @@
-//! Policy-routing rules (`ip rule`) the agent owns: protocol 166, or (left
-//! by older versions) a priority in `ownership::RULE_PREFS` looking up a
-//! table in `ownership::TABLES`.
+//! Policy-routing rules (`ip rule`) the agent owns: protocol 166, and only
+//! those. A rule's shape never makes it the agent's: `pref 100 lookup 100`
+//! is also Submariner's VXLAN cable driver's, `pref 150 lookup 150` its
+//! route agent's.
 //!
 //! - [`list`]: `ip -j rule show` (IPv4 and IPv6) as [`RuleState`]s.
 //! - [`add`]: `ip rule add pref P lookup T proto 166`.
@@ -14,7 +15,6 @@ pub mod list;
 
 use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
 use netlink_packet_route::AddressFamily;
-use plan::host::ownership;
 use ruleset::IpVersion;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -96,14 +96,10 @@ impl RuleState {
         Some(r)
     }
 
-    /// True for rules the agent owns: protocol 166, or a priority and table
-    /// from `plan::host::ownership` (rules left by older versions).
+    /// True for rules the agent owns: protocol 166 (`ip rule ... proto
+    /// 166`), whatever their priority and table.
     pub fn is_owned(&self) -> bool {
         self.protocol == plan::host::ROUTE_PROTOCOL
-            || self
-                .pref
-                .is_some_and(|p| ownership::RULE_PREFS.contains(&p))
-                && ownership::TABLES.contains(&self.table)
     }
 
     /// True when this is exactly the planned rule `r` as the agent adds it.
