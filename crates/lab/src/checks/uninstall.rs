@@ -11,6 +11,7 @@ pub fn run(lab: &mut Lab) -> Result<String> {
     lab.uninstall_all()?;
     lab.check_foreign("uninstall");
     crate::engine::cleanup(lab)?;
+    lab.record_foreign()?;
     let mut diffs = Vec::new();
     let mut items = 0;
     let nodes: Vec<(String, String)> = lab
