@@ -52,7 +52,10 @@ pub fn run(lab: &mut Lab) -> Result<String> {
                     ),
                 });
             }
-            seen.push(format!("{name} as {global}"));
+            let line = format!("{name} as {global}");
+            if !seen.contains(&line) {
+                seen.push(line);
+            }
         }
     }
     Ok(format!(

@@ -53,7 +53,9 @@ fn body(lab: &mut Lab) -> Result<String> {
         let d = (c + 1) % clusters;
         let srcs = [lab.gateway(c).clone(), last(lab, c)];
         let dsts = [lab.gateway(d).clone(), last(lab, d)];
-        for (src, dst) in srcs.iter().zip(dsts.iter()) {
+        // One pair when each cluster has one node.
+        let n = if srcs[0].name == srcs[1].name { 1 } else { 2 };
+        for (src, dst) in srcs.iter().zip(dsts.iter()).take(n) {
             let want = lab.seen_from(c, src.pod_ip);
             let t = transfer(src, dst)?;
             if t != IpAddr::V4(want) {
