@@ -297,8 +297,8 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             private_ip: info.ip,
             public_ip: c.public_ip,
             health_check_ip: c.health_check_ip,
-            backend: backend(&c.spec),
-            backend_config: backend_config(&c.name, &c.spec, &mut notes),
+            backend: backend(c.spec),
+            backend_config: backend_config(&c.name, c.spec, &mut notes),
         });
     }
 
@@ -350,8 +350,8 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             private_ip: c.private_ip,
             public_ip: c.public_ip,
             health_check_ip: c.health_check_ip,
-            backend: backend(&c.spec),
-            backend_config: backend_config(&c.name, &c.spec, &mut notes),
+            backend: backend(c.spec),
+            backend_config: backend_config(&c.name, c.spec, &mut notes),
         };
         if let Some(n) = c
             .subnets
