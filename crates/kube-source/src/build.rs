@@ -9,6 +9,7 @@
 //!   `NODE_NAME` or by OS host name, issue #736), else the newest;
 //! - remote clusters: per cluster id the newest usable Endpoint.
 
+use crate::backend::{backend, backend_config};
 use crate::config::KubeConfig;
 use crate::crd::{Endpoint, EndpointSpec};
 use ipnet::IpNet;
@@ -296,8 +297,8 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             private_ip: info.ip,
             public_ip: c.public_ip,
             health_check_ip: c.health_check_ip,
-            backend: None,
-            backend_config: Default::default(),
+            backend: backend(c.spec),
+            backend_config: backend_config(&c.name, c.spec, &mut notes),
         });
     }
 
@@ -306,6 +307,7 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
         .cluster_cidrs
         .iter()
         .chain(&cfg.service_cidrs)
+        .chain(&cfg.global_cidr)
         .copied()
         .collect();
     let mut cable_ips: Vec<IpAddr> = gateways.first().map(|g| g.cable_ip()).into_iter().collect();
@@ -348,15 +350,15 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             private_ip: c.private_ip,
             public_ip: c.public_ip,
             health_check_ip: c.health_check_ip,
-            backend: None,
-            backend_config: Default::default(),
+            backend: backend(c.spec),
+            backend_config: backend_config(&c.name, c.spec, &mut notes),
         };
         if let Some(n) = c
             .subnets
             .iter()
             .find(|n| taken.iter().any(|t| t.contains(*n) || n.contains(t)))
         {
-            skip(&mut skipped, "Endpoint", &c.name, format!("cluster {id:?} subnet {n} overlaps a local or another remote CIDR; traffic to it cannot be routed (use non-overlapping CIDRs)"));
+            skip(&mut skipped, "Endpoint", &c.name, format!("cluster {id:?} subnet {n} overlaps a local or another remote CIDR; traffic to it cannot be routed (use non-overlapping CIDRs, or Globalnet); the other clusters are unaffected"));
             continue;
         }
         if cable_ips.contains(&gw.cable_ip()) {
@@ -405,7 +407,7 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
             gateways,
             // The gateway engine owns the cable in Kubernetes.
             cable: None,
-            global_cidr: None,
+            global_cidr: cfg.global_cidr,
         },
         remote_clusters,
         tunables,

@@ -304,3 +304,84 @@ fn endpoint_private_ip_on_a_second_internal_ip() {
     );
     assert_eq!(t.node("gw-2").unwrap().ip.to_string(), "10.10.0.11");
 }
+
+/// Endpoint `backend` / `backend_config` reach the topology (invalid keys
+/// dropped with a note); SUBMARINER_GLOBALCIDR becomes `globalCIDR` and
+/// joins the overlap check; a remote gateway inside its own subnet is kept
+/// (next-hop route, Submariner #1106); the cable stays external.
+#[test]
+fn backend_globalnet_and_gateway_inside_its_subnet() {
+    let mut local = ep(
+        "a-gw-1",
+        "cluster-a",
+        "gw-1",
+        "192.168.1.10",
+        &["242.0.0.0/16"],
+        1,
+    );
+    local.spec.backend = "wireguard".into();
+    local.spec.backend_config = [
+        ("interface-name", "submariner"),
+        ("udp-port", "not-a-port"),
+        ("public-key", "abc"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let eps = vec![
+        local,
+        // AKS-like: the gateway lies in its own routed pod network.
+        ep("b", "cluster-b", "b-gw", "242.1.0.5", &["242.1.0.0/16"], 2),
+        ep(
+            "c",
+            "cluster-c",
+            "c-gw",
+            "172.18.0.7",
+            &["242.0.128.0/17"],
+            3,
+        ),
+    ];
+    let mut c = cfg();
+    c.global_cidr = Some("242.0.0.0/16".parse().unwrap());
+    let b = build_topology(&c, &nodes(), &eps, "gw-1", "gw-1").unwrap();
+    let t = &b.topology;
+    assert_eq!(t.cluster.cable, None);
+    assert_eq!(t.cluster.global_cidr, c.global_cidr);
+    let g = t.active_gateway().unwrap();
+    assert_eq!(g.backend.as_deref(), Some("wireguard"));
+    assert_eq!(g.interface_name(), Some("submariner"));
+    assert_eq!(g.backend_config.len(), 1, "{:?}", g.backend_config);
+    assert!(
+        b.notes.iter().any(|n| n.contains("udp-port")),
+        "{:?}",
+        b.notes
+    );
+    let ids: Vec<_> = t.remote_clusters.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["cluster-b"], "c overlaps the global CIDR");
+    assert_eq!(
+        t.remote_clusters[0].gateway.backend.as_deref(),
+        Some("libreswan")
+    );
+    assert!(b
+        .skipped
+        .iter()
+        .any(|s| s.name == "c" && s.reason.contains("overlaps")));
+}
+
+#[test]
+fn globalcidr_variable_is_one_cidr() {
+    let get = |extra: &'static str| {
+        move |k: &str| match k {
+            "SUBMARINER_NAMESPACE" => Some("ns".to_string()),
+            "SUBMARINER_CLUSTERID" => Some("cluster-a".into()),
+            "SUBMARINER_CLUSTERCIDR" => Some("10.244.0.0/16".into()),
+            "NODE_NAME" => Some("n".into()),
+            "SUBMARINER_GLOBALCIDR" => Some(extra.into()),
+            _ => None,
+        }
+    };
+    let c = KubeConfig::from_lookup(get("242.0.0.0/16")).unwrap();
+    assert_eq!(c.global_cidr, Some("242.0.0.0/16".parse().unwrap()));
+    let e = KubeConfig::from_lookup(get("242.0.0.0/16,243.0.0.0/16")).unwrap_err();
+    assert!(e.to_string().contains("SUBMARINER_GLOBALCIDR"), "{e}");
+}

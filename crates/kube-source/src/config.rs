@@ -67,6 +67,9 @@ pub struct KubeConfig {
     pub cluster_cidrs: Vec<IpNet>,
     /// `SUBMARINER_SERVICECIDR`: service CIDRs (comma list, may be empty).
     pub service_cidrs: Vec<IpNet>,
+    /// `SUBMARINER_GLOBALCIDR`: the cluster's Globalnet CIDR, when
+    /// Globalnet runs (one CIDR).
+    pub global_cidr: Option<IpNet>,
     /// Health checker settings.
     pub health_check: HealthCheckConfig,
     /// `SUBMARINER_UNINSTALL`: remove everything and exit.
@@ -125,6 +128,20 @@ impl KubeConfig {
             Some(v) => cidrs("SUBMARINER_SERVICECIDR", &v)?,
             None => Vec::new(),
         };
+        let global_cidr = match val("SUBMARINER_GLOBALCIDR") {
+            Some(v) => match cidrs("SUBMARINER_GLOBALCIDR", &v)?.as_slice() {
+                [one] => Some(*one),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "SUBMARINER_GLOBALCIDR",
+                        value: v.clone(),
+                        problem: "lists more than one CIDR".into(),
+                        fix: "write the one global CIDR of this cluster, e.g. 242.0.0.0/16",
+                    })
+                }
+            },
+            None => None,
+        };
         let d = HealthCheckConfig::default();
         let health_check = HealthCheckConfig {
             enabled: opt(
@@ -181,6 +198,7 @@ impl KubeConfig {
             cluster_id,
             cluster_cidrs,
             service_cidrs,
+            global_cidr,
             health_check,
             uninstall,
             node_name,

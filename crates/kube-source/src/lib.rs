@@ -11,12 +11,15 @@
 //!   Submariner's JSON field names.
 //! - [`build`]: the pure [`build_topology`] (gateway detection, newest
 //!   Endpoint per remote cluster, bad objects skipped and named).
+//! - `backend`: an Endpoint's `backend` and `backend_config` as the
+//!   topology takes them (the cable is the gateway engine's).
 //! - [`source`]: [`start`]: watchers + reflector stores -> [`SourceState`]
 //!   snapshots on a `tokio::sync::watch` channel; backoff, resume, grace.
 //! - [`status`]: [`StatusWriter`]: this node's `RouteAgent` status.
 //! - [`health`]: [`health::HealthChecker`]: ICMP pings to remote gateways,
 //!   results for the status and `/metrics`.
 
+mod backend;
 pub mod build;
 pub mod config;
 pub mod crd;
