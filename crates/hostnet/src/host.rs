@@ -91,14 +91,7 @@ impl Host {
         let Some(last) = self.last.take() else {
             return self.converge(plan).await;
         };
-        let only_routes_and_fdb = HostPlan {
-            routes: plan.routes.clone(),
-            fdb: plan.fdb.clone(),
-            ruleset: plan.ruleset.clone(),
-            warnings: plan.warnings.clone(),
-            ..last.clone()
-        } == *plan;
-        if !only_routes_and_fdb {
+        if !only_routes_and_fdb_differ(&last, plan) {
             return self.converge(plan).await;
         }
         let links = list_links(&self.handle).await?;
@@ -251,4 +244,21 @@ fn collect(
         }
         Err(e) => report.errors.push(e),
     }
+}
+
+/// Whether `a` and `b` differ at most in routes and FDB entries (the packet
+/// filter and the warnings are not the host's business). Destructured, so a
+/// new `HostPlan` field must be classified here.
+fn only_routes_and_fdb_differ(a: &HostPlan, b: &HostPlan) -> bool {
+    let HostPlan {
+        links,
+        addresses,
+        fdb: _,
+        routes: _,
+        rules,
+        sysctls,
+        ruleset: _,
+        warnings: _,
+    } = a;
+    *links == b.links && *addresses == b.addresses && *rules == b.rules && *sysctls == b.sysctls
 }

@@ -151,9 +151,11 @@ pub(crate) fn cable_table(
     let mut out = Vec::new();
     for r in &ctx.remotes {
         let dsts = routable(&r.subnets, &r.id, warnings);
-        let Some(peer) = peers.iter().find(|p| p.cluster == r.id) else {
+        // `peers` is sorted by cluster id (see `CablePlan::peers`).
+        let Ok(i) = peers.binary_search_by(|p| p.cluster.as_str().cmp(&r.id)) else {
             continue;
         };
+        let peer = &peers[i];
         let Some(via) = peer.via else { continue };
         for dst in dsts {
             out.push(Route {

@@ -22,6 +22,37 @@ fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
     Err(TopologyError::invalid(path, message))
 }
 
+/// Where a value sits in the file. Formatted only for an error message, so
+/// that validating thousands of entries allocates no path strings.
+#[derive(Debug, Clone, Copy)]
+enum Loc {
+    /// `cluster.<field>[i]` (`clusterCIDRs`, `serviceCIDRs`).
+    Local(&'static str, usize),
+    /// `cluster.nodes[i]<suffix>`.
+    Node(usize, &'static str),
+    /// `cluster.gateways[i]<suffix>`.
+    Gateway(usize, &'static str),
+    /// `remoteClusters[i]<suffix>`.
+    Remote(usize, &'static str),
+    /// `remoteClusters[i].subnets[j]`.
+    Subnet(usize, usize),
+    /// `cluster.globalCIDR`.
+    GlobalCidr,
+}
+
+impl std::fmt::Display for Loc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Local(field, i) => write!(f, "cluster.{field}[{i}]"),
+            Loc::Node(i, rest) => write!(f, "cluster.nodes[{i}]{rest}"),
+            Loc::Gateway(i, rest) => write!(f, "cluster.gateways[{i}]{rest}"),
+            Loc::Remote(i, rest) => write!(f, "remoteClusters[{i}]{rest}"),
+            Loc::Subnet(i, j) => write!(f, "remoteClusters[{i}].subnets[{j}]"),
+            Loc::GlobalCidr => write!(f, "cluster.globalCIDR"),
+        }
+    }
+}
+
 /// Checks `t`; see the module doc.
 pub fn validate(t: &Topology) -> Result<()> {
     let c = &t.cluster;
@@ -33,35 +64,37 @@ pub fn validate(t: &Topology) -> Result<()> {
         );
     }
     // Every CIDR with its path and owner, for the overlap checks.
-    let mut owned: Vec<(String, &str, IpNet)> = Vec::new();
+    let mut owned: Vec<(Loc, &str, IpNet)> = Vec::new();
     for (field, list) in [
         ("clusterCIDRs", &c.cluster_cidrs),
         ("serviceCIDRs", &c.service_cidrs),
     ] {
         for (i, n) in list.iter().enumerate() {
-            let path = format!("cluster.{field}[{i}]");
-            host_bits(&path, n)?;
+            let path = Loc::Local(field, i);
+            host_bits(path, n)?;
             owned.push((path, &c.id, *n));
         }
     }
     if let Some(n) = &c.global_cidr {
         host_bits("cluster.globalCIDR", n)?;
-        owned.push(("cluster.globalCIDR".into(), &c.id, *n));
+        owned.push((Loc::GlobalCidr, &c.id, *n));
     }
     nodes(t)?;
     gateways(t)?;
-    let mut ids: BTreeMap<&str, String> = BTreeMap::new();
-    ids.insert(&c.id, "cluster.id".into());
-    let mut cable_ips: BTreeMap<IpAddr, String> = BTreeMap::new();
+    // The local cluster id is `cluster.id`, the only id not in a list.
+    let mut ids: BTreeMap<&str, Option<Loc>> = BTreeMap::new();
+    ids.insert(&c.id, None);
+    let mut cable_ips: BTreeMap<IpAddr, Loc> = BTreeMap::new();
     if let Some(g) = t.active_gateway() {
-        cable_ips.insert(g.cable_ip(), "cluster.gateways[0]".into());
+        cable_ips.insert(g.cable_ip(), Loc::Gateway(0, ""));
     }
     for (i, r) in t.remote_clusters.iter().enumerate() {
-        let base = format!("remoteClusters[{i}]");
-        cluster_id(&format!("{base}.id"), &r.id)?;
-        if let Some(prev) = ids.insert(&r.id, format!("{base}.id")) {
+        let id_path = Loc::Remote(i, ".id");
+        cluster_id(id_path, &r.id)?;
+        if let Some(prev) = ids.insert(&r.id, Some(id_path)) {
+            let prev = prev.map_or("cluster.id".to_string(), |p| p.to_string());
             return err(
-                format!("{base}.id"),
+                id_path.to_string(),
                 format!(
                     "cluster id {:?} is already used by {prev}; cluster ids must be unique",
                     r.id
@@ -70,21 +103,22 @@ pub fn validate(t: &Topology) -> Result<()> {
         }
         if r.subnets.is_empty() {
             return err(
-                format!("{base}.subnets"),
+                Loc::Remote(i, ".subnets").to_string(),
                 "is empty; list the remote cluster's pod and service CIDRs",
             );
         }
         for (j, n) in r.subnets.iter().enumerate() {
-            let path = format!("{base}.subnets[{j}]");
-            host_bits(&path, n)?;
+            let path = Loc::Subnet(i, j);
+            host_bits(path, n)?;
             owned.push((path, &r.id, *n));
         }
-        endpoint_ips(&format!("{base}.gateway"), &r.gateway)?;
-        cable_backend(t, &format!("{base}.gateway"), &r.gateway)?;
+        let gw_path = Loc::Remote(i, ".gateway");
+        endpoint_ips(gw_path, &r.gateway)?;
+        cable_backend(t, &gw_path.to_string(), &r.gateway)?;
         let ip = r.gateway.cable_ip();
-        if let Some(prev) = cable_ips.insert(ip, format!("{base}.gateway")) {
+        if let Some(prev) = cable_ips.insert(ip, gw_path) {
             return err(
-                format!("{base}.gateway"),
+                gw_path.to_string(),
                 format!("cable address {ip} (publicIP, else privateIP) is also {prev}'s; each gateway needs its own"),
             );
         }
@@ -95,7 +129,7 @@ pub fn validate(t: &Topology) -> Result<()> {
 }
 
 /// Cluster ids are DNS-1123 labels, as Submariner requires.
-fn cluster_id(path: &str, id: &str) -> Result<()> {
+fn cluster_id(path: impl std::fmt::Display, id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 63
         && id
@@ -106,7 +140,7 @@ fn cluster_id(path: &str, id: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        err(path, format!("{id:?} is not a valid cluster id; use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. cluster-a)"))
+        err(path.to_string(), format!("{id:?} is not a valid cluster id; use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. cluster-a)"))
     }
 }
 
@@ -117,17 +151,17 @@ fn tunnel_ranges() -> [IpNet; 2] {
 }
 
 /// No host bits; clear of the tunnel ranges.
-fn host_bits(path: &str, n: &IpNet) -> Result<()> {
+fn host_bits(path: impl std::fmt::Display, n: &IpNet) -> Result<()> {
     if n.addr() != n.network() {
         return err(
-            path,
+            path.to_string(),
             format!("\"{n}\" has host bits set; write \"{}\"", n.trunc()),
         );
     }
     for r in tunnel_ranges() {
         if r.contains(n) || n.contains(&r) {
             return err(
-                path,
+                path.to_string(),
                 format!("\"{n}\" overlaps {r}, which the tunnels use for their own addresses; use another range"),
             );
         }
@@ -139,29 +173,29 @@ fn host_bits(path: &str, n: &IpNet) -> Result<()> {
 /// own packets (table 150 is looked up before main) or local node traffic.
 fn subnets_clear_of_endpoints(t: &Topology) -> Result<()> {
     // Each endpoint with the remote cluster it belongs to (None: local).
-    let mut endpoints: Vec<(String, IpAddr, Option<usize>)> = t
+    let mut endpoints: Vec<(Loc, IpAddr, Option<usize>)> = t
         .cluster
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| (format!("cluster.nodes[{i}].ip"), n.ip, None))
+        .map(|(i, n)| (Loc::Node(i, ".ip"), n.ip, None))
         .collect();
     for (i, g) in t.cluster.gateways.iter().enumerate() {
         endpoints.extend(
             g.public_ip
-                .map(|ip| (format!("cluster.gateways[{i}].publicIP"), ip, None)),
+                .map(|ip| (Loc::Gateway(i, ".publicIP"), ip, None)),
         );
     }
     for (i, r) in t.remote_clusters.iter().enumerate() {
         endpoints.push((
-            format!("remoteClusters[{i}].gateway.privateIP"),
+            Loc::Remote(i, ".gateway.privateIP"),
             r.gateway.private_ip,
             Some(i),
         ));
         endpoints.extend(
             r.gateway
                 .public_ip
-                .map(|ip| (format!("remoteClusters[{i}].gateway.publicIP"), ip, Some(i))),
+                .map(|ip| (Loc::Remote(i, ".gateway.publicIP"), ip, Some(i))),
         );
     }
     // Sorted by address: the endpoints inside a subnet are one contiguous run.
@@ -178,7 +212,7 @@ fn subnets_clear_of_endpoints(t: &Topology) -> Result<()> {
                 .find(|(_, _, owner)| !(own_ok && *owner == Some(i)));
             if let Some((p, ip, _)) = inside {
                 return err(
-                    format!("remoteClusters[{i}].subnets[{j}]"),
+                    Loc::Subnet(i, j).to_string(),
                     format!("\"{n}\" contains {p} {ip}: traffic to that tunnel endpoint would be routed into the tunnels; list only the cluster's pod and service CIDRs"),
                 );
             }
@@ -192,7 +226,7 @@ fn subnets_clear_of_endpoints(t: &Topology) -> Result<()> {
 /// milliseconds: after sorting by first address, a CIDR overlaps an earlier
 /// one exactly when it starts inside the one reaching furthest so far.
 /// Reports the overlap whose later CIDR comes first in the file.
-fn overlaps(owned: &[(String, &str, IpNet)]) -> Result<()> {
+fn overlaps(owned: &[(Loc, &str, IpNet)]) -> Result<()> {
     let mut order: Vec<usize> = (0..owned.len()).collect();
     order.sort_by_key(|&i| (owned[i].2.network(), owned[i].2.prefix_len(), i));
     let mut cover: Option<usize> = None;
@@ -223,14 +257,14 @@ fn overlaps(owned: &[(String, &str, IpNet)]) -> Result<()> {
         format!("clusters {o:?} and {owner:?} overlap, so traffic between them cannot be routed; change one of them (or use Globalnet: set cluster.globalCIDR and list the remote clusters' global CIDRs as their subnets)")
     };
     err(
-        path.clone(),
+        path.to_string(),
         format!("\"{n}\" overlaps {p} \"{m}\": {what}"),
     )
 }
 
 /// vx-submariner addresses are derived from IPv4 node addresses
 /// (240.b.c.d), so nodes and gateways must be IPv4 unicast.
-fn ipv4_unicast(path: &str, ip: &IpAddr) -> Result<()> {
+fn ipv4_unicast(path: impl std::fmt::Display, ip: &IpAddr) -> Result<()> {
     match ip {
         IpAddr::V4(v4)
             if !v4.is_unspecified()
@@ -240,21 +274,21 @@ fn ipv4_unicast(path: &str, ip: &IpAddr) -> Result<()> {
         {
             Ok(())
         }
-        IpAddr::V4(_) => err(path, format!("{ip} is not a unicast address; use the node's InternalIP")),
-        IpAddr::V6(_) => err(path, format!("{ip} is IPv6; tunnel endpoints must be IPv4 (the tunnel addresses 240.x/241.x are derived from them)")),
+        IpAddr::V4(_) => err(path.to_string(), format!("{ip} is not a unicast address; use the node's InternalIP")),
+        IpAddr::V6(_) => err(path.to_string(), format!("{ip} is IPv6; tunnel endpoints must be IPv4 (the tunnel addresses 240.x/241.x are derived from them)")),
     }
 }
 
-fn endpoint_ips(path: &str, e: &Endpoint) -> Result<()> {
+fn endpoint_ips(path: impl std::fmt::Display, e: &Endpoint) -> Result<()> {
     if e.hostname.is_empty() {
         return err(
             format!("{path}.hostname"),
             "is empty; write the gateway node's name",
         );
     }
-    ipv4_unicast(&format!("{path}.privateIP"), &e.private_ip)?;
+    ipv4_unicast(format_args!("{path}.privateIP"), &e.private_ip)?;
     if let Some(p) = &e.public_ip {
-        ipv4_unicast(&format!("{path}.publicIP"), p)?;
+        ipv4_unicast(format_args!("{path}.publicIP"), p)?;
     }
     if e.backend.as_deref().is_some_and(str::is_empty) {
         return err(
@@ -322,7 +356,7 @@ fn nodes(t: &Topology) -> Result<()> {
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut ips: BTreeMap<IpAddr, usize> = BTreeMap::new();
     for (i, n) in nodes.iter().enumerate() {
-        let path = format!("cluster.nodes[{i}]");
+        let path = Loc::Node(i, "");
         if n.name.is_empty() {
             return err(
                 format!("{path}.name"),
@@ -338,7 +372,7 @@ fn nodes(t: &Topology) -> Result<()> {
                 ),
             );
         }
-        ipv4_unicast(&format!("{path}.ip"), &n.ip)?;
+        ipv4_unicast(Loc::Node(i, ".ip"), &n.ip)?;
         if let Some(j) = ips.insert(n.ip, i) {
             return err(
                 format!("{path}.ip"),

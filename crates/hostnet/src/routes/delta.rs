@@ -15,15 +15,31 @@ use std::collections::BTreeMap;
 /// Route requests in flight at once.
 const IN_FLIGHT: usize = 256;
 
-/// A planned route keyed as the kernel keys it: (table, destination).
-fn keyed(routes: &[plan::Route]) -> BTreeMap<(u32, IpNet), plan::Route> {
+/// A planned route keyed as the kernel keys it: (table, destination),
+/// with 0 meaning the main table and host bits cleared, as [`normalized`].
+fn keyed(routes: &[plan::Route]) -> BTreeMap<(u32, IpNet), &plan::Route> {
     routes
         .iter()
         .map(|r| {
-            let r = normalized(r);
-            ((r.table, r.dst), r)
+            let table = if r.table == 0 { 254 } else { r.table };
+            ((table, r.dst.trunc()), r)
         })
         .collect()
+}
+
+/// Whether two routes under the same key are the same route: every field
+/// but the key's (destructured, so a new field of `plan::Route` must be
+/// added here).
+fn same(a: &plan::Route, b: &plan::Route) -> bool {
+    let plan::Route {
+        dst: _,
+        table: _,
+        via,
+        dev,
+        src,
+        onlink,
+    } = a;
+    *via == b.via && *dev == b.dev && *src == b.src && *onlink == b.onlink
 }
 
 /// From `previous` (held by the kernel) to `desired`: `ip route add` for
@@ -42,10 +58,11 @@ pub async fn apply_route_delta(
     let mut sends = Vec::new();
     for (key, r) in &new {
         let was = old.get(key);
-        if was == Some(r) {
+        if was.is_some_and(|w| same(w, r)) {
             continue;
         }
-        let oif = match oif(links, r) {
+        let r = normalized(r);
+        let oif = match oif(links, &r) {
             Ok(i) => i,
             Err(e) => {
                 out.push(Err(e));
@@ -55,11 +72,11 @@ pub async fn apply_route_delta(
         let changed = was.is_some();
         sends.push(async move {
             if changed {
-                replace_route(handle, r, oif)
+                replace_route(handle, &r, oif)
                     .await
                     .map(|_| Outcome::Updated)
             } else {
-                add_route(handle, r, oif).await.map(|_| Outcome::Created)
+                add_route(handle, &r, oif).await.map(|_| Outcome::Created)
             }
         });
     }

@@ -1,6 +1,6 @@
 //! Check 8: iperf3 pod to pod across clusters with the agents' rules, and
-//! on the same path with the agents stopped (SIGSTOP) and their nftables
-//! tables deleted; `throughput_ratio` = with / without (target >= 0.95).
+//! on the same path with their nftables tables deleted; the agents are
+//! stopped (SIGSTOP) during both runs; `throughput_ratio` = with / without (target >= 0.95).
 //! The check and `routeagent bench throughput` measure alike: [`pairs`]
 //! of runs, alternating which side goes first, and the median of the
 //! pairs' ratios.
@@ -47,16 +47,16 @@ pub fn pairs(lab: &mut Lab, n: usize, secs: u32) -> Result<Vec<Pair>> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let with_first = i % 2 == 0;
-        let with = || iperf3(&src.pod_ns, &dst.pod_ns, dst.pod_ip, secs);
+        let with = |lab: &Lab| measure_with(lab, &src.pod_ns, &dst.pod_ns, dst.pod_ip, secs);
         let (w, wo) = if with_first {
-            let w = with()?;
+            let w = with(lab)?;
             (
                 w,
                 measure_without(lab, &src.pod_ns, &dst.pod_ns, dst.pod_ip, secs)?,
             )
         } else {
             let wo = measure_without(lab, &src.pod_ns, &dst.pod_ns, dst.pod_ip, secs)?;
-            (with()?, wo)
+            (with(lab)?, wo)
         };
         out.push(Pair {
             with_first,
@@ -125,6 +125,22 @@ fn agent_tables(ns: &str) -> Result<Vec<(String, String)>> {
             )
         })
         .collect())
+}
+
+/// One iperf3 run through the agents' tables, with the agents stopped as in
+/// [`measure_without`], so that the two sides differ only in the rules the
+/// packets meet (not in what the agents' processes do meanwhile).
+fn measure_with(
+    lab: &Lab,
+    from: &str,
+    to: &str,
+    ip: std::net::Ipv4Addr,
+    secs: u32,
+) -> Result<Iperf> {
+    lab.signal_agents(libc::SIGSTOP);
+    let r = iperf3(from, to, ip, secs);
+    lab.signal_agents(libc::SIGCONT);
+    r
 }
 
 /// One iperf3 run with the agents stopped and their tables replaced by
