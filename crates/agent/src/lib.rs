@@ -16,6 +16,8 @@
 //!   the packet filter (set deltas when only sets changed), verify.
 //! - [`run`]: the loop: it only schedules (topology change, resync, drift,
 //!   backoff after errors) and never exits on a host error.
+//! - [`takeover`]: [`takeover::Takeover`], taking a node over from
+//!   Submariner's Go route agent (run by a pass until done).
 //! - [`uninstall`](mod@uninstall): removes everything the agent owns.
 
 pub mod error;
@@ -26,6 +28,7 @@ pub mod reconcile;
 pub mod run;
 pub mod source;
 pub mod status;
+pub mod takeover;
 pub mod uninstall;
 
 pub use error::Error;

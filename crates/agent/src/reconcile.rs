@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::host::{HostOps, Scope};
+use crate::takeover::{Takeover, TakeoverReport};
 use capabilities::Constructs;
 use packetfilter::{Backend, Owned};
 use plan::{FactsQuery, Role};
@@ -68,6 +69,8 @@ pub struct PassOutcome {
     pub duration: Duration,
     /// Wall time per phase.
     pub phases: PhaseTimes,
+    /// What the takeover steps of this pass did, when they ran.
+    pub takeover: Option<TakeoverReport>,
 }
 
 impl PassOutcome {
@@ -80,6 +83,7 @@ impl PassOutcome {
             warnings: vec![],
             duration: Duration::ZERO,
             phases: PhaseTimes::default(),
+            takeover: None,
         }
     }
 
@@ -112,6 +116,7 @@ pub struct Reconciler {
     host: Arc<dyn HostOps>,
     filter: Option<Filter>,
     applied: Option<RuleSet>,
+    takeover: Option<Arc<dyn Takeover>>,
 }
 
 /// The packet-filter tables the agent owns (all versions).
@@ -132,7 +137,15 @@ impl Reconciler {
             host,
             filter,
             applied: None,
+            takeover: None,
         }
+    }
+
+    /// Runs `t`'s steps in every pass until one takeover completes without
+    /// errors (see [`Takeover`]).
+    pub fn with_takeover(mut self, t: Arc<dyn Takeover>) -> Self {
+        self.takeover = Some(t);
+        self
     }
 
     /// Installs (or replaces) the packet-filter backend; the next pass
@@ -220,6 +233,11 @@ impl Reconciler {
         })?;
         out.warnings = host_plan.warnings.clone();
         out.phases.plan = start.elapsed() - out.phases.facts;
+        let takeover = self.takeover.clone();
+        let mut taken = match &takeover {
+            Some(t) => Some(t.prepare(&host_plan).await),
+            None => None,
+        };
         let t = Instant::now();
         let report = self.host.converge(&host_plan, scope).await;
         out.phases.host = t.elapsed();
@@ -229,6 +247,24 @@ impl Reconciler {
         let t = Instant::now();
         out.filter = self.apply_filter(&host_plan.ruleset, &mut out.errors);
         out.phases.filter = t.elapsed();
+        if let (Some(t), Some(r)) = (&takeover, taken.as_mut()) {
+            // Make before break: the other agent's objects go only once
+            // this agent's packet filter is in place.
+            if out.filter != FilterUpdate::Failed {
+                r.extend(t.finish(&host_plan).await);
+            } else {
+                r.errors.push(
+                    "the other agent's rules were left in place: this agent's packet filter is not in place yet".into(),
+                );
+            }
+            if r.errors.is_empty() {
+                self.takeover = None;
+            }
+            if !r.found.is_empty() {
+                info!(report = ?r, "takeover from Submariner's route agent");
+            }
+        }
+        out.takeover = taken;
         Ok(())
     }
 

@@ -79,6 +79,9 @@ pub struct Status {
     pub warnings: Vec<String>,
     /// The last pass.
     pub last_apply: Option<LastApply>,
+    /// What the last takeover from Submariner's route agent found and did
+    /// (`None` until one ran).
+    pub takeover: Option<crate::takeover::TakeoverReport>,
     /// Counters and histograms for /metrics.
     #[serde(skip)]
     pub counters: Counters,
@@ -183,6 +186,9 @@ impl Status {
         self.converged = converged && update.error.is_none();
         self.errors.extend(outcome.error_lines());
         self.warnings = outcome.warnings.clone();
+        if let Some(t) = &outcome.takeover {
+            self.takeover = Some(t.clone());
+        }
         let c = &self.counters;
         c.passes.inc();
         c.pass_seconds.observe(outcome.duration.as_secs_f64());

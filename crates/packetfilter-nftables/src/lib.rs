@@ -22,11 +22,15 @@
 //!   the exact elements of every set.
 //! - [`probe`]: dry-run probes of chains and rules, and the generation.
 //! - `errors`: refused messages and socket failures as [`packetfilter::Error`].
+//! - [`inspect`]: tables the agent does not own, read as far as telling
+//!   their objects' owners needs, and chosen objects of them deleted in one
+//!   batch (taking a node over from another route agent).
 
 mod batch;
 mod elements;
 mod errors;
 mod expr;
+pub mod inspect;
 mod objects;
 pub mod probe;
 mod rule;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 const ENOENT: i32 = 2;
 
 /// Top-level attributes `(type, value)` of one message.
-fn attrs(buf: &[u8]) -> Vec<(u16, &[u8])> {
+pub(crate) fn attrs(buf: &[u8]) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     let mut off = 0;
     while off + 4 <= buf.len() {
@@ -31,11 +31,11 @@ fn attrs(buf: &[u8]) -> Vec<(u16, &[u8])> {
     out
 }
 
-fn string(v: &[u8]) -> String {
+pub(crate) fn string(v: &[u8]) -> String {
     String::from_utf8_lossy(v.split(|b| *b == 0).next().unwrap_or_default()).into_owned()
 }
 
-fn attr_str(a: &[(u16, &[u8])], kind: u16) -> Option<String> {
+pub(crate) fn attr_str(a: &[(u16, &[u8])], kind: u16) -> Option<String> {
     a.iter().find(|(k, _)| *k == kind).map(|(_, v)| string(v))
 }
 

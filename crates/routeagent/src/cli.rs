@@ -85,6 +85,9 @@ pub struct RunArgs {
     /// Remove everything and exit (Submariner's uninstall mode).
     #[arg(long, env = "SUBMARINER_UNINSTALL", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub uninstall: bool,
+    /// Leave Submariner's Go route agent's leftovers in place and only report them (and what they conflict with).
+    #[arg(long, env = "ROUTEAGENT_NO_TAKEOVER", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_takeover: bool,
     /// Packet-filter flags.
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -122,6 +125,9 @@ pub struct ApplyArgs {
     /// State directory (original sysctl values).
     #[arg(long, env = "ROUTEAGENT_STATE_DIR", default_value = "/run/routeagent")]
     pub state_dir: PathBuf,
+    /// Leave Submariner's Go route agent's leftovers in place and only report them.
+    #[arg(long, env = "ROUTEAGENT_NO_TAKEOVER", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_takeover: bool,
     /// Packet-filter flags.
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -173,6 +179,9 @@ pub struct LabArgs {
     /// gateway, global CIDRs routed.
     #[arg(long)]
     pub globalnet: bool,
+    /// demo: instead of the usual checks, the takeover from Submariner's Go route agent (own lab).
+    #[arg(long)]
+    pub takeover: bool,
 }
 
 /// `routeagent lab --cable`.

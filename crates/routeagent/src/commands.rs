@@ -90,8 +90,12 @@ async fn run(a: RunArgs) -> Result<i32> {
         ..Default::default()
     };
     let filter_args = a.filter.clone();
+    let reconciler = with_takeover(
+        Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, None),
+        a.no_takeover,
+    );
     let agent = Agent {
-        reconciler: Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, None),
+        reconciler,
         source,
         make_filter: move || crate::filter::make(&filter_args),
         drift: crate::host::monitor::start(),
@@ -106,7 +110,10 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
     let host = Arc::new(HostnetOps::new(&a.state_dir).await?);
     let topo = topology::Topology::load(&a.config)?;
     let filter = crate::filter::make(&a.filter).map_err(|nr| anyhow::anyhow!("{nr}"))?;
-    let mut r = Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, Some(filter));
+    let mut r = with_takeover(
+        Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, Some(filter)),
+        a.no_takeover,
+    );
     let out = r.pass(&topo).await;
     println!(
         "role: {}; host changes: {}; packet filter: {}; {:.1} ms",
@@ -118,10 +125,40 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
     for w in &out.warnings {
         println!("warning: {w}");
     }
+    if let Some(t) = &out.takeover {
+        print_takeover(t);
+    }
     for e in out.error_lines() {
         eprintln!("error: {e}");
     }
     Ok(if out.converged() { 0 } else { 1 })
+}
+
+/// `r` with the takeover from Submariner's Go route agent (only reporting
+/// when `disabled`); without it when rtnetlink cannot be opened (logged).
+fn with_takeover(r: Reconciler, disabled: bool) -> Reconciler {
+    match takeover::GoAgentTakeover::new(!disabled) {
+        Ok(t) => r.with_takeover(Arc::new(t)),
+        Err(e) => {
+            tracing::warn!(error = %errchain::Chain(&e), "cannot look for Submariner's route agent's leftovers");
+            r
+        }
+    }
+}
+
+/// Prints a takeover report, one line per object.
+fn print_takeover(t: &agent::takeover::TakeoverReport) {
+    for (what, lines) in [
+        ("adopted", &t.adopted),
+        ("removed", &t.removed),
+        ("kept (not the Go agent's)", &t.kept),
+        ("conflict", &t.conflicts),
+        ("takeover error", &t.errors),
+    ] {
+        for l in lines {
+            println!("{what}: {l}");
+        }
+    }
 }
 
 /// `routeagent uninstall`.
@@ -232,12 +269,44 @@ fn doctor(a: DoctorArgs) -> Result<i32> {
     let caps = crate::filter::probe(&a.filter);
     let choice = capabilities::choose(&caps, a.filter.packet_filter);
     let report = probe::doctor::Report::new(&caps, choice.as_ref());
+    let leftovers = takeover::Leftovers::discover_now();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        let mut j = report.to_json();
+        if let Some(o) = j.as_object_mut() {
+            o.insert("go_agent_leftovers".into(), leftovers_json(&leftovers));
+        }
+        println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         print!("{report}");
+        print_leftovers(&leftovers);
     }
     Ok(report.exit_code())
+}
+
+/// `doctor`'s `go_agent_leftovers`: `{"found": [...], "kept": [...]}`, or
+/// `{"error": "..."}` when the host could not be read.
+fn leftovers_json(l: &Result<takeover::Leftovers, String>) -> serde_json::Value {
+    match l {
+        Ok(l) => serde_json::json!({"found": l.found(), "kept": l.kept()}),
+        Err(e) => serde_json::json!({"error": e}),
+    }
+}
+
+/// `doctor`'s section on what Submariner's Go route agent left.
+fn print_leftovers(l: &Result<takeover::Leftovers, String>) {
+    println!("\nSubmariner route agent leftovers (taken over at start unless --no-takeover):");
+    match l {
+        Ok(l) if l.is_empty() => println!("  none"),
+        Ok(l) => {
+            for f in l.found() {
+                println!("  {f}");
+            }
+            for k in l.kept() {
+                println!("  kept: {k}");
+            }
+        }
+        Err(e) => println!("  cannot read the host: {e}"),
+    }
 }
 
 /// `routeagent lab ...`: the lab crate does the work and the printing.
@@ -252,6 +321,14 @@ fn lab(a: LabArgs) -> Result<i32> {
         LabCable::Mixed => lab::Cable::Mixed,
     };
     config.globalnet = a.globalnet;
+    if a.takeover {
+        if a.action != LabAction::Demo {
+            bail!("--takeover goes with `lab demo`");
+        }
+        let r = lab::checks::takeover::demo(config);
+        print_report(&r, a.json)?;
+        return Ok(i32::from(!r.passed()));
+    }
     let action = match a.action {
         LabAction::Up => lab::cli::Action::Up,
         LabAction::Down => lab::cli::Action::Down,

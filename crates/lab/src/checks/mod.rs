@@ -15,6 +15,7 @@ pub mod interop;
 pub mod mss_clamp;
 pub mod pod_to_pod;
 pub mod source_address;
+pub mod takeover;
 pub mod three_clusters;
 pub mod throughput;
 pub mod uninstall;
