@@ -2,6 +2,7 @@
 //! degradation and conflict, as text ([`std::fmt::Display`]) and as one
 //! JSON object ([`Report::to_json`], schema in docs/DOCTOR.md).
 
+use crate::cable::CableFacts;
 use capabilities::{Capabilities, Constructs, Feature, IptablesVariant, NotReady};
 use ruleset::{ChainType, Family, Hook};
 use serde_json::{json, Map, Value};
@@ -21,6 +22,7 @@ pub struct Conflict {
 pub struct Report {
     caps: Capabilities,
     choice: Result<Constructs, NotReady>,
+    cable: Option<CableFacts>,
 }
 
 impl Report {
@@ -29,7 +31,15 @@ impl Report {
         Report {
             caps: caps.clone(),
             choice: choice.cloned().map_err(Clone::clone),
+            cable: None,
         }
+    }
+
+    /// The same report with the cable and Globalnet findings
+    /// ([`CableFacts::detect`]).
+    pub fn with_cable(mut self, cable: CableFacts) -> Self {
+        self.cable = Some(cable);
+        self
     }
 
     /// 0: everything supported; 1: degraded; 2: the core job is impossible
@@ -77,6 +87,9 @@ impl Report {
                     message: format!("{key}=1 (strict): the kernel applies the larger of `all` and the interface's value, so strict mode drops the asymmetric tunnel path; set it to 2 (loose) or 0"),
                 });
             }
+        }
+        if let Some(cf) = &self.cable {
+            cable_conflicts(cf, &mut out);
         }
         let forward = self.caps.sysctls.get("net.ipv4.ip_forward");
         let read_only = self.caps.proc_sys_writable == Some(false);
@@ -172,6 +185,11 @@ impl Report {
             "sysctls": c.sysctls,
             "proc_sys": {"writable": c.proc_sys_writable},
             "iptables": c.iptables,
+            "cable": self.cable.as_ref().map(|cf| {
+                let mut v = json!(cf);
+                v["kind"] = json!(cf.cable());
+                v
+            }),
             "assumed_missing": c.assumed_missing,
             "probe_ms": (c.probe_ms * 10.0).round() / 10.0,
             "exit_code": self.exit_code(),
@@ -297,6 +315,15 @@ impl fmt::Display for Report {
             None => "unknown",
         };
         writeln!(f, "  /proc/sys: {w}")?;
+        if let Some(cf) = &self.cable {
+            writeln!(f, "\ncable:       {}", cf.cable())?;
+            let gn = if cf.globalnet_chains.is_empty() {
+                "no chains found".to_string()
+            } else {
+                cf.globalnet_chains.join(", ")
+            };
+            writeln!(f, "globalnet:   {gn}")?;
+        }
         writeln!(f, "\nconflicts:")?;
         for x in self.conflicts() {
             writeln!(f, "  {}: {}", x.id, x.message)?;
@@ -307,5 +334,27 @@ impl fmt::Display for Report {
             c.probe_ms,
             self.exit_code()
         )
+    }
+}
+
+/// What the cable and Globalnet findings mean for what the agent programs.
+fn cable_conflicts(cf: &CableFacts, out: &mut Vec<Conflict>) {
+    if !cf.globalnet_chains.is_empty() {
+        out.push(Conflict {
+            id: "globalnet-present",
+            message: format!("Globalnet's chains are here ({}): give the agent the global CIDR (SUBMARINER_GLOBALCIDR, or cluster.globalCIDR) so it installs no local-to-remote NAT rule, which would run before Globalnet's SNAT and pin the overlapping pod addresses, and forces the MSS as Submariner does", cf.globalnet_chains.join(", ")),
+        });
+    }
+    if cf.vxlan_tunnel_ours == Some(false) {
+        out.push(Conflict {
+            id: "foreign-vxlan-tunnel",
+            message: "a vxlan-tunnel the agent did not make (Submariner's VXLAN cable driver) is here: the agent never changes or deletes it, its table 100 or its pref-100 rule; a topology with cluster.cable: vxlan is refused on this node".into(),
+        });
+    }
+    if cf.foreign_pref_100_rule && cf.vxlan_tunnel_ours.is_none() {
+        out.push(Conflict {
+            id: "stale-pref-100",
+            message: "a `pref 100 lookup 100` rule without vxlan-tunnel (left by Submariner's VXLAN cable on a former gateway) sends remote-bound traffic to table 100 first; the agent leaves it alone: delete it with `ip rule del pref 100 lookup 100` if no cable uses it".into(),
+        });
     }
 }

@@ -28,7 +28,7 @@ pub fn which(name: &str) -> Option<String> {
 }
 
 /// Runs `program args` with no input; stdout when it exits 0.
-fn run(program: &str, args: &[&str]) -> Option<String> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())

@@ -16,8 +16,12 @@
 //!   host's other components use (the iptables-wrapper heuristic).
 //! - [`host`]: sysctls (read only) and VXLAN support (config, or a test link
 //!   inside a temporary child namespace).
+//! - [`cable`]: [`cable::CableFacts`]: which inter-cluster cable the node
+//!   runs (XFRM policies, a `submariner` link, `vxlan-tunnel` + table 100,
+//!   or the agent's own) and whether Globalnet's chains are present.
 //! - [`doctor`]: [`doctor::Report`], the text and JSON of `routeagent doctor`.
 
+pub mod cable;
 pub mod doctor;
 pub mod host;
 pub mod iptables;

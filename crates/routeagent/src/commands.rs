@@ -268,7 +268,8 @@ async fn plan(a: PlanArgs) -> Result<i32> {
 fn doctor(a: DoctorArgs) -> Result<i32> {
     let caps = crate::filter::probe(&a.filter);
     let choice = capabilities::choose(&caps, a.filter.packet_filter);
-    let report = probe::doctor::Report::new(&caps, choice.as_ref());
+    let report = probe::doctor::Report::new(&caps, choice.as_ref())
+        .with_cable(probe::cable::CableFacts::detect());
     let leftovers = takeover::Leftovers::discover_now();
     if a.json {
         let mut j = report.to_json();

@@ -42,3 +42,48 @@ fn without_cap_net_admin_the_fix_says_so() {
     assert_eq!(j["exit_code"], 2);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `doctor --json` names the cable it finds (here Submariner's VXLAN cable
+/// and a `submariner` link) and flags the foreign vxlan-tunnel.
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn doctor_reports_the_cable_it_finds() {
+    netns::require_root();
+    let ns = NetNs::new("ra-doc-cable").unwrap();
+    ns.sh(
+        "set -e
+           ip link add vxlan-tunnel type vxlan id 1000 dstport 4500
+           ip link set vxlan-tunnel up
+           ip addr add 241.1.0.2/8 dev vxlan-tunnel
+           ip route add 10.245.0.0/16 via 241.2.0.1 dev vxlan-tunnel table 100
+           ip rule add pref 100 lookup 100
+           ip link add submariner type wireguard 2>/dev/null || ip link add submariner type bridge",
+    )
+    .unwrap();
+    let out = ns
+        .cmd(env!("CARGO_BIN_EXE_routeagent"))
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let c = &j["cable"];
+    assert_eq!(c["vxlan_tunnel_ours"], false, "{c:#}");
+    assert_eq!(c["foreign_table_100_routes"], 1, "{c:#}");
+    assert_eq!(c["foreign_pref_100_rule"], true, "{c:#}");
+    assert!(c["submariner_link"].is_string(), "{c:#}");
+    assert!(
+        c["kind"]
+            .as_str()
+            .unwrap()
+            .contains("Submariner's VXLAN cable"),
+        "{c:#}"
+    );
+    let ids: Vec<&str> = j["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"foreign-vxlan-tunnel"), "{ids:?}");
+}

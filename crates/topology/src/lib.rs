@@ -13,10 +13,13 @@
 //!   not a CIDR`).
 //! - [`validate`]: every rule a parsed file must satisfy; errors name the
 //!   field path and the fix.
+//! - `backend`: the checks of the cable fields (Endpoint `backend`,
+//!   `backendConfig`, and `cluster.cable`).
 //! - [`error`] holds [`TopologyError`].
 //! - [`digest`]: the `config_digest` of a topology source's bytes, as
 //!   `/status` reports it.
 
+mod backend;
 pub mod de;
 pub mod error;
 pub mod model;

@@ -2,7 +2,7 @@
 //! path (`remoteClusters[1].subnets[0]`) and what to write instead.
 //! Checks run in file order; the first violation is returned.
 
-use crate::{CableKind, Endpoint, Result, Topology, TopologyError};
+use crate::{Endpoint, Result, Topology, TopologyError};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -18,7 +18,7 @@ pub const MAX_VNI: u32 = 16_777_215;
 /// Longest interface name (IFNAMSIZ - 1).
 pub const MAX_IFNAME_LEN: usize = 15;
 
-fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
+pub(crate) fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
     Err(TopologyError::invalid(path, message))
 }
 
@@ -37,7 +37,7 @@ enum Loc {
     /// `remoteClusters[i].subnets[j]`.
     Subnet(usize, usize),
     /// `cluster.globalCIDR`.
-    GlobalCidr,
+    Global,
 }
 
 impl std::fmt::Display for Loc {
@@ -48,7 +48,7 @@ impl std::fmt::Display for Loc {
             Loc::Gateway(i, rest) => write!(f, "cluster.gateways[{i}]{rest}"),
             Loc::Remote(i, rest) => write!(f, "remoteClusters[{i}]{rest}"),
             Loc::Subnet(i, j) => write!(f, "remoteClusters[{i}].subnets[{j}]"),
-            Loc::GlobalCidr => write!(f, "cluster.globalCIDR"),
+            Loc::Global => f.write_str("cluster.globalCIDR"),
         }
     }
 }
@@ -76,8 +76,8 @@ pub fn validate(t: &Topology) -> Result<()> {
         }
     }
     if let Some(n) = &c.global_cidr {
-        host_bits("cluster.globalCIDR", n)?;
-        owned.push((Loc::GlobalCidr, &c.id, *n));
+        host_bits(Loc::Global, n)?;
+        owned.push((Loc::Global, &c.id, *n));
     }
     nodes(t)?;
     gateways(t)?;
@@ -114,7 +114,7 @@ pub fn validate(t: &Topology) -> Result<()> {
         }
         let gw_path = Loc::Remote(i, ".gateway");
         endpoint_ips(gw_path, &r.gateway)?;
-        cable_backend(t, &gw_path.to_string(), &r.gateway)?;
+        crate::backend::cable_backend(t, gw_path, &r.gateway)?;
         let ip = r.gateway.cable_ip();
         if let Some(prev) = cable_ips.insert(ip, gw_path) {
             return err(
@@ -187,23 +187,19 @@ fn subnets_clear_of_endpoints(t: &Topology) -> Result<()> {
         );
     }
     for (i, r) in t.remote_clusters.iter().enumerate() {
-        endpoints.push((
-            Loc::Remote(i, ".gateway.privateIP"),
-            r.gateway.private_ip,
-            Some(i),
-        ));
+        let g = &r.gateway;
+        endpoints.push((Loc::Remote(i, ".gateway.privateIP"), g.private_ip, Some(i)));
         endpoints.extend(
-            r.gateway
-                .public_ip
+            g.public_ip
                 .map(|ip| (Loc::Remote(i, ".gateway.publicIP"), ip, Some(i))),
         );
     }
     // Sorted by address: the endpoints inside a subnet are one contiguous run.
     endpoints.sort_by_key(|(_, ip, _)| *ip);
+    // An external cable reaches a remote gateway inside its own cluster's
+    // subnet through a next-hop route (Submariner #1106).
+    let own_ok = t.cluster.cable.is_none();
     for (i, r) in t.remote_clusters.iter().enumerate() {
-        // An external cable reaches a remote gateway inside its own
-        // cluster's subnet through a next-hop route (Submariner #1106).
-        let own_ok = t.cluster.cable.is_none();
         for (j, n) in r.subnets.iter().enumerate() {
             let first = endpoints.partition_point(|(_, ip, _)| *ip < n.network());
             let inside = endpoints[first..]
@@ -290,59 +286,7 @@ fn endpoint_ips(path: impl std::fmt::Display, e: &Endpoint) -> Result<()> {
     if let Some(p) = &e.public_ip {
         ipv4_unicast(format_args!("{path}.publicIP"), p)?;
     }
-    if e.backend.as_deref().is_some_and(str::is_empty) {
-        return err(
-            format!("{path}.backend"),
-            "is empty; write the cable driver (libreswan, wireguard, vxlan) or leave it out",
-        );
-    }
-    if let Some(name) = e.interface_name() {
-        ifname(&format!("{path}.backendConfig.interface-name"), name)?;
-    }
-    if let Some(port) = e.backend_config.get(crate::BACKEND_UDP_PORT) {
-        if !port.trim().parse::<u16>().is_ok_and(|p| p != 0) {
-            return err(
-                format!("{path}.backendConfig.udp-port"),
-                format!(
-                    "{port:?} is not a UDP port; use 1 to 65535 (Submariner's default is 4500)"
-                ),
-            );
-        }
-    }
-    Ok(())
-}
-
-/// With `cluster.cable` set, the active gateway and every remote gateway
-/// must run that same cable (or leave `backend` out).
-fn cable_backend(t: &Topology, path: &str, e: &Endpoint) -> Result<()> {
-    let (Some(cable), Some(backend)) = (t.cluster.cable, e.backend.as_deref()) else {
-        return Ok(());
-    };
-    if backend == cable.as_str() {
-        return Ok(());
-    }
-    let CableKind::Vxlan = cable;
-    err(
-        format!("{path}.backend"),
-        format!("is {backend:?} but cluster.cable is {:?}: routeagent's own cable only connects to gateways running the same cable; write backend: {}, or remove cluster.cable to use an external cable", cable.as_str(), cable.as_str()),
-    )
-}
-
-/// An interface name: 1 to [`MAX_IFNAME_LEN`] bytes, no `/`, `:`, quotes
-/// or whitespace.
-fn ifname(path: &str, name: &str) -> Result<()> {
-    if name.is_empty()
-        || name.len() > MAX_IFNAME_LEN
-        || name.contains(|ch: char| {
-            ch == '/' || ch == ':' || ch == '"' || ch.is_whitespace() || ch.is_control()
-        })
-    {
-        return err(
-            path,
-            format!("{name:?} is not an interface name; use 1 to {MAX_IFNAME_LEN} bytes without '/', ':', quotes or spaces"),
-        );
-    }
-    Ok(())
+    crate::backend::endpoint_backend(path, e)
 }
 
 fn nodes(t: &Topology) -> Result<()> {
@@ -392,7 +336,7 @@ fn gateways(t: &Topology) -> Result<()> {
         let path = format!("cluster.gateways[{i}]");
         endpoint_ips(&path, g)?;
         if i == 0 {
-            cable_backend(t, &path, g)?;
+            crate::backend::cable_backend(t, &path, g)?;
         }
         let Ok(node) = t.node(&g.hostname) else {
             let known: Vec<&str> = t.cluster.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -470,7 +414,7 @@ fn tunables(t: &Topology) -> Result<()> {
         );
     }
     if let Some(name) = &u.cni_interface {
-        ifname("tunables.cniInterface", name)?;
+        crate::backend::ifname("tunables.cniInterface", name)?;
     }
     Ok(())
 }
