@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what routeagent's build, tests and lab need on Debian 12 (run as root).
 set -euo pipefail
-pkgs=(iproute2 iputils-ping nftables iptables ipset procps iperf3 socat netcat-openbsd tcpdump ethtool conntrack kmod ca-certificates gcc pkg-config podman runc debootstrap)
+pkgs=(iproute2 iputils-ping nftables iptables ipset procps iperf3 socat netcat-openbsd tcpdump ethtool conntrack kmod wireguard-go wireguard-tools ca-certificates gcc pkg-config podman runc debootstrap)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

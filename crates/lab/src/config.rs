@@ -28,6 +28,63 @@ pub struct LabConfig {
     pub listen_port: u16,
     /// How long to wait for agents to converge.
     pub converge_timeout: Duration,
+    /// Who makes the inter-cluster cable.
+    pub cable: Cable,
+    /// Whether the lab plays Globalnet (egress SNAT to a global IP on each
+    /// active gateway, global CIDRs routed).
+    pub globalnet: bool,
+}
+
+/// Who makes the inter-cluster cable (`routeagent lab demo --cable`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cable {
+    /// routeagent's own VXLAN cable in every cluster (`cable: vxlan`).
+    #[default]
+    Vxlan,
+    /// The lab plays Submariner's gateway engine with a userspace
+    /// WireGuard cable (`wireguard-go`, link `submariner`); routeagent
+    /// runs with an external cable.
+    Wireguard,
+    /// Cluster a: routeagent's VXLAN cable; every other cluster: a VXLAN
+    /// cable the lab lays out as Submariner's VXLAN cable driver does.
+    Mixed,
+}
+
+impl Cable {
+    /// `vxlan`, `wireguard` or `mixed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cable::Vxlan => "vxlan",
+            Cable::Wireguard => "wireguard",
+            Cable::Mixed => "mixed",
+        }
+    }
+
+    /// Whether routeagent builds the cable of cluster `c` (0-based).
+    pub fn routeagent_owns(self, c: usize) -> bool {
+        match self {
+            Cable::Vxlan => true,
+            Cable::Wireguard => false,
+            Cable::Mixed => c == 0,
+        }
+    }
+
+    /// The Endpoint `backend` of cluster `c`'s gateways.
+    pub fn backend(self, _c: usize) -> &'static str {
+        match self {
+            Cable::Wireguard => "wireguard",
+            Cable::Vxlan | Cable::Mixed => "vxlan",
+        }
+    }
+
+    /// The cable's interface on cluster `c`'s active gateway.
+    pub fn interface(self, c: usize) -> &'static str {
+        match self.backend(c) {
+            "wireguard" => "submariner",
+            _ => "vxlan-tunnel",
+        }
+    }
 }
 
 impl Default for LabConfig {
@@ -48,6 +105,8 @@ impl LabConfig {
             extra_agent_args: BTreeMap::new(),
             listen_port: 9180,
             converge_timeout: Duration::from_secs(20),
+            cable: Cable::default(),
+            globalnet: false,
         }
     }
 

@@ -54,6 +54,9 @@ pub enum LabError {
         /// What failed.
         detail: String,
     },
+    /// A check does not apply to this lab (too few nodes, another cable).
+    #[error("not applicable: {0}")]
+    Skipped(String),
     /// The configuration asks for something the lab cannot build.
     #[error("lab config: {0}")]
     Config(String),

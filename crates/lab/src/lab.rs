@@ -6,7 +6,7 @@ use crate::agents::{self, Agent, AgentSpec};
 use crate::plan::{digest, NodePlan, Plan};
 use crate::report::Figures;
 use crate::snapshot::{self, Snapshot};
-use crate::{build, ns, LabConfig, LabError, Result};
+use crate::{build, engine, foreign, ns, LabConfig, LabError, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +36,13 @@ pub struct Lab {
     pub cni_changes: Vec<String>,
     /// Figures the checks measured.
     pub figures: Figures,
+    /// The gateway engines and Globalnet the lab plays.
+    pub(crate) engine: engine::Engine,
+    /// Other components' objects on each gateway-capable node, as the lab
+    /// last made them ([`foreign::listing`]).
+    pub(crate) foreign: BTreeMap<String, String>,
+    /// Changes seen to them (`stage: node: diff`).
+    pub foreign_changes: Vec<String>,
     detached: bool,
 }
 
@@ -66,12 +73,19 @@ impl Lab {
             cni_tables: BTreeMap::new(),
             cni_changes: Vec::new(),
             figures: Figures::default(),
+            engine: engine::Engine::default(),
+            foreign: BTreeMap::new(),
+            foreign_changes: Vec::new(),
             detached: false,
             plan,
             config,
         };
         let t = Instant::now();
         build::build(&lab.plan)?; // on error, Drop tears down
+        for (c, n) in lab.plan.nodes().filter(|(_, n)| n.public_ip.is_some()) {
+            let table100 = lab.config.cable == crate::config::Cable::Wireguard;
+            foreign::plant(c, n, table100)?;
+        }
         lab.figures.build_ms = Some(t.elapsed().as_millis() as u64);
         for (_, n) in lab.plan.nodes() {
             lab.before.insert(n.name.clone(), snapshot::take(&n.ns)?);
@@ -87,6 +101,8 @@ impl Lab {
     /// and waits until all report converged on the current files.
     pub fn up(config: LabConfig) -> Result<Lab> {
         let mut lab = Lab::up_network(config)?;
+        engine::start(&mut lab)?;
+        lab.record_foreign()?;
         lab.write_topology()?;
         let t = Instant::now();
         let nodes: Vec<String> = lab.plan.nodes().map(|(_, n)| n.name.clone()).collect();
@@ -154,7 +170,13 @@ impl Lab {
     pub fn write_topology(&self) -> Result<()> {
         for c in 0..self.plan.clusters.len() {
             let path = self.topology_path(c);
-            let text = self.plan.topology_yaml(c, &self.gateways, &self.tunables);
+            let text = self.plan.topology_yaml(
+                c,
+                &self.gateways,
+                &self.tunables,
+                self.config.cable,
+                self.config.globalnet,
+            );
             std::fs::write(&path, text).map_err(|source| LabError::File {
                 verb: "write",
                 path,
@@ -173,8 +195,23 @@ impl Lab {
                 node + 1
             )));
         }
-        self.gateways[c] = node;
+        let old = std::mem::replace(&mut self.gateways[c], node);
+        if old != node {
+            engine::moved(self, c, old)?;
+            self.record_foreign()?;
+        }
         self.write_topology()
+    }
+
+    /// The source address a remote cluster sees for traffic that left
+    /// cluster `c` (0-based) from `own`: `own`, or under Globalnet the
+    /// cluster's global IP (its egress SNAT).
+    pub fn seen_from(&self, c: usize, own: std::net::Ipv4Addr) -> std::net::Ipv4Addr {
+        if self.config.globalnet {
+            self.plan.clusters[c].global_ip
+        } else {
+            own
+        }
     }
 
     /// Sets the extra `tunables:` entries (`"mtu: 1300"`) and rewrites the files.

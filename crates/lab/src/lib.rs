@@ -10,6 +10,10 @@
 //! - [`plan`]: the address plan and the topology files (pure).
 //! - [`ns`]: running `ip`/`nft`/`sh` inside a namespace, errors naming it.
 //! - [`build`]: namespaces, links, routes, sysctls, CNI-like nftables table.
+//! - [`foreign`]: other components' objects on the gateways (XFRM policies,
+//!   Globalnet's chains and sets, a foreign table 100), and their listing.
+//! - [`engine`]: what the lab plays on the active gateways: Submariner's
+//!   gateway engine (WireGuard, VXLAN cable driver) and Globalnet's SNAT.
 //! - [`agents`]: starting/stopping agents, `/status`, waiting to converge.
 //! - [`lab`]: [`Lab`] — up, down (also on drop), status, restarts, rewrites.
 //! - [`traffic`]: ping, checksummed TCP transfers, probes, iperf3.
@@ -30,7 +34,9 @@ pub mod build;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
+pub mod foreign;
 pub mod lab;
 pub mod ns;
 pub mod plan;
@@ -43,7 +49,7 @@ pub mod traffic;
 mod manual;
 
 pub use checks::demo;
-pub use config::LabConfig;
+pub use config::{Cable, LabConfig};
 pub use error::{LabError, Result};
 pub use lab::{down_prefix, status_prefix, Lab};
 pub use netns;

@@ -7,8 +7,11 @@
 //!   `pod0` at `10.(243+c).i.1` (the CNI interface, inside the cluster CIDR
 //!   `10.(243+c).0.0/16`); services `10.(95+c).0.0/16`;
 //! - nodes 1 and 2: eth1 `192.168.50.(10c+i)/24` on the underlay bridge
-//!   (`PREFIX-ul`).
+//!   (`PREFIX-ul`);
+//! - with Globalnet: global CIDR `242.c.0.0/16`, the cluster's egress
+//!   global IP `242.c.0.1`.
 
+use crate::config::Cable;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -46,6 +49,10 @@ pub struct ClusterPlan {
     pub pod_cidr: String,
     /// Service network `10.(95+c).0.0/16`.
     pub service_cidr: String,
+    /// Globalnet CIDR `242.c.0.0/16` (used with `--globalnet`).
+    pub global_cidr: String,
+    /// The global IP the cluster's egress is SNATed to (`242.c.0.1`).
+    pub global_ip: Ipv4Addr,
     /// The cluster network's bridge namespace.
     pub bridge_ns: String,
     /// Its nodes.
@@ -77,6 +84,8 @@ impl Plan {
                     id: format!("cluster-{letter}"),
                     pod_cidr: format!("10.{p}.0.0/16"),
                     service_cidr: format!("10.{}.0.0/16", 95 + c),
+                    global_cidr: format!("242.{c}.0.0/16"),
+                    global_ip: Ipv4Addr::new(242, c as u8, 0, 1),
                     bridge_ns: format!("{prefix}-{letter}br"),
                     nodes: (1..=nodes)
                         .map(|i| NodePlan {
@@ -126,9 +135,28 @@ impl Plan {
         v
     }
 
+    /// The subnets remote clusters route to cluster `c` (0-based): pods,
+    /// services and, with Globalnet, its global CIDR.
+    pub fn subnets(&self, c: usize, globalnet: bool) -> Vec<String> {
+        let cl = &self.clusters[c];
+        let mut v = vec![cl.pod_cidr.clone(), cl.service_cidr.clone()];
+        if globalnet {
+            v.push(cl.global_cidr.clone());
+        }
+        v
+    }
+
     /// The topology file of cluster `c` (0-based), given each cluster's
-    /// active gateway node (0-based) and extra `tunables` keys (`mtu: 1300`).
-    pub fn topology_yaml(&self, c: usize, gateways: &[usize], tunables: &[String]) -> String {
+    /// active gateway node (0-based), extra `tunables` keys (`mtu: 1300`),
+    /// who makes each cluster's cable and whether Globalnet runs.
+    pub fn topology_yaml(
+        &self,
+        c: usize,
+        gateways: &[usize],
+        tunables: &[String],
+        cable: Cable,
+        globalnet: bool,
+    ) -> String {
         let cl = &self.clusters[c];
         let mut y = String::new();
         let _ = writeln!(y, "# written by the routeagent lab ({})", self.prefix);
@@ -136,20 +164,31 @@ impl Plan {
         let _ = writeln!(y, "  id: {}", cl.id);
         let _ = writeln!(y, "  clusterCIDRs: [{}]", cl.pod_cidr);
         let _ = writeln!(y, "  serviceCIDRs: [{}]", cl.service_cidr);
-        let _ = writeln!(y, "  cable: vxlan");
+        if cable.routeagent_owns(c) {
+            let _ = writeln!(y, "  cable: vxlan");
+        }
+        if globalnet {
+            let _ = writeln!(y, "  globalCIDR: {}", cl.global_cidr);
+        }
         let _ = writeln!(y, "  nodes:");
         for n in &cl.nodes {
             let _ = writeln!(y, "    - {{name: {}, ip: {}}}", n.name, n.ip);
         }
         let _ = writeln!(y, "  gateways:");
-        let _ = writeln!(y, "    - {}", endpoint(&cl.nodes[gateways[c]]));
+        let local = endpoint(&cl.nodes[gateways[c]], cable.backend(c), cable.interface(c));
+        let _ = writeln!(y, "    - {local}");
         if self.clusters.len() > 1 {
             let _ = writeln!(y, "remoteClusters:");
         }
         for (r, rc) in self.clusters.iter().enumerate().filter(|(r, _)| *r != c) {
             let _ = writeln!(y, "  - id: {}", rc.id);
-            let _ = writeln!(y, "    subnets: [{}, {}]", rc.pod_cidr, rc.service_cidr);
-            let _ = writeln!(y, "    gateway: {}", endpoint(&rc.nodes[gateways[r]]));
+            let _ = writeln!(
+                y,
+                "    subnets: [{}]",
+                self.subnets(r, globalnet).join(", ")
+            );
+            let remote = endpoint(&rc.nodes[gateways[r]], cable.backend(r), "");
+            let _ = writeln!(y, "    gateway: {remote}");
         }
         if !tunables.is_empty() {
             let _ = writeln!(y, "tunables: {{{}}}", tunables.join(", "));
@@ -158,12 +197,18 @@ impl Plan {
     }
 }
 
-fn endpoint(n: &NodePlan) -> String {
+/// A gateway Endpoint; `interface` (only WireGuard publishes one, as
+/// Submariner's drivers do) goes to `backendConfig.interface-name`.
+fn endpoint(n: &NodePlan, backend: &str, interface: &str) -> String {
     let mut s = format!("{{hostname: {}, privateIP: {}", n.name, n.ip);
     if let Some(p) = n.public_ip {
         let _ = write!(s, ", publicIP: {p}");
     }
-    let _ = write!(s, ", healthCheckIP: {}}}", n.cni_ip);
+    let _ = write!(s, ", healthCheckIP: {}, backend: {backend}", n.cni_ip);
+    if backend == "wireguard" && !interface.is_empty() {
+        let _ = write!(s, ", backendConfig: {{interface-name: {interface}}}");
+    }
+    s.push('}');
     s
 }
 
@@ -204,15 +249,36 @@ mod tests {
     #[test]
     fn topology_names_active_gateways() {
         let p = Plan::new("t", 2, 3);
-        let y = p.topology_yaml(1, &[1, 0], &["mtu: 1300".into()]);
+        let y = p.topology_yaml(1, &[1, 0], &["mtu: 1300".into()], Cable::Vxlan, false);
         assert!(y.contains("  id: cluster-b\n"), "{y}");
         assert!(y.contains("\n  cable: vxlan\n"), "{y}");
         assert!(
             y.contains("hostname: b1, privateIP: 10.2.0.1, publicIP: 192.168.50.21"),
             "{y}"
         );
-        assert!(y.contains("  - id: cluster-a\n    subnets: [10.244.0.0/16, 10.96.0.0/16]\n    gateway: {hostname: a2, privateIP: 10.1.0.2, publicIP: 192.168.50.12, healthCheckIP: 10.244.2.1}"), "{y}");
+        assert!(y.contains("  - id: cluster-a\n    subnets: [10.244.0.0/16, 10.96.0.0/16]\n    gateway: {hostname: a2, privateIP: 10.1.0.2, publicIP: 192.168.50.12, healthCheckIP: 10.244.2.1, backend: vxlan}"), "{y}");
         assert!(y.ends_with("tunables: {mtu: 1300}\n"), "{y}");
+    }
+
+    #[test]
+    fn external_cables_and_globalnet_are_written_as_submariner_publishes_them() {
+        let p = Plan::new("t", 2, 2);
+        let y = p.topology_yaml(0, &[0, 0], &[], Cable::Wireguard, true);
+        assert!(!y.contains("cable:"), "{y}");
+        assert!(y.contains("  globalCIDR: 242.1.0.0/16\n"), "{y}");
+        assert!(
+            y.contains("backend: wireguard, backendConfig: {interface-name: submariner}}"),
+            "{y}"
+        );
+        assert!(
+            y.contains("subnets: [10.245.0.0/16, 10.97.0.0/16, 242.2.0.0/16]"),
+            "{y}"
+        );
+        let m = p.topology_yaml(1, &[0, 0], &[], Cable::Mixed, false);
+        assert!(!m.contains("cable:"), "{m}");
+        assert!(p
+            .topology_yaml(0, &[0, 0], &[], Cable::Mixed, false)
+            .contains("  cable: vxlan\n"));
     }
 
     #[test]

@@ -8,8 +8,11 @@ use std::fmt;
 pub struct Check {
     /// Stable name (`pod-to-pod`, `source-address`, ...).
     pub name: String,
-    /// Whether it passed.
+    /// Whether it passed (a skipped check counts as passed).
     pub passed: bool,
+    /// Whether it did not apply to this lab (and did not run).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
     /// What was measured or what failed.
     pub detail: String,
 }
@@ -25,13 +28,28 @@ impl Check {
             Ok(detail) => Check {
                 name: name.into(),
                 passed: true,
+                skipped: false,
                 detail,
             },
             Err(e) => Check {
                 name: name.into(),
                 passed: false,
+                skipped: false,
                 detail: errchain::Chain(&*e.into()).to_string(),
             },
+        }
+    }
+
+    /// A check of the lab: [`crate::LabError::Skipped`] makes a skipped one.
+    pub fn of(name: &str, r: crate::Result<String>) -> Check {
+        match r {
+            Err(crate::LabError::Skipped(why)) => Check {
+                name: name.into(),
+                passed: true,
+                skipped: true,
+                detail: why,
+            },
+            r => Check::from_result(name, r),
         }
     }
 }
@@ -65,6 +83,10 @@ pub struct DemoReport {
     pub clusters: usize,
     /// Nodes per cluster.
     pub nodes: usize,
+    /// Who made the cables (`vxlan`, `wireguard`, `mixed`).
+    pub cable: crate::Cable,
+    /// Whether the lab played Globalnet.
+    pub globalnet: bool,
     /// Every check, in the order run.
     pub checks: Vec<Check>,
     /// Measured figures.
@@ -83,6 +105,8 @@ impl DemoReport {
         let mut v = serde_json::json!({
             "clusters": self.clusters,
             "nodes": self.nodes,
+            "cable": self.cable,
+            "globalnet": self.globalnet,
             "passed": self.passed(),
             "checks": self.checks,
         });
@@ -99,11 +123,18 @@ impl fmt::Display for DemoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "routeagent lab: {} clusters x {} nodes, one agent per node",
-            self.clusters, self.nodes
+            "routeagent lab: {} clusters x {} nodes, one agent per node, cable {}{}",
+            self.clusters,
+            self.nodes,
+            self.cable.as_str(),
+            if self.globalnet { ", Globalnet" } else { "" }
         )?;
         for c in &self.checks {
-            let mark = if c.passed { "PASS" } else { "FAIL" };
+            let mark = match (c.passed, c.skipped) {
+                (_, true) => "SKIP",
+                (true, _) => "PASS",
+                _ => "FAIL",
+            };
             writeln!(f, "  [{mark}] {:<16} {}", c.name, c.detail)?;
         }
         let g = &self.figures;
@@ -139,6 +170,8 @@ mod tests {
         let r = DemoReport {
             clusters: 2,
             nodes: 3,
+            cable: crate::Cable::Vxlan,
+            globalnet: false,
             checks: vec![
                 Check::from_result::<String>("pod-to-pod", Ok("6 pods".into())),
                 Check::from_result::<String>("failover", Err("no traffic".into())),
@@ -153,6 +186,10 @@ mod tests {
         assert_eq!(j["checks"][0]["name"], "pod-to-pod");
         assert_eq!(j["failover_ms"], 420);
         assert_eq!(j["passed"], false);
+        assert_eq!(j["cable"], "vxlan");
+        assert_eq!(j["globalnet"], false);
+        let skip = Check::of("failover", Err(crate::LabError::Skipped("1 node".into())));
+        assert!(skip.passed && skip.skipped);
         let text = r.to_string();
         assert!(text.contains("[FAIL] failover"), "{text}");
         assert!(text.contains("1/2 checks passed"), "{text}");

@@ -1,6 +1,7 @@
 //! Host snapshots of a node namespace, normalised so that two snapshots of
 //! an unchanged host are equal: links, addresses, routes, rules, FDB,
-//! nftables and sysctls, read with `ip -j`, `bridge -j`, `nft -j` and
+//! nftables (counter values zeroed), XFRM policies, ipsets and sysctls,
+//! read with `ip -j`, `bridge -j`, `nft -j`, `ip xfrm`, `ipset save` and
 //! `sysctl -a`.
 
 use crate::ns::sh;
@@ -70,9 +71,14 @@ pub fn take(ns: &str) -> Result<Snapshot> {
             }
             let mut o = o.clone();
             strip(&mut o, "handle");
+            zero_counters(&mut o);
             vec![o]
         }),
     );
+    for (name, cmd) in [("xfrm", "ip xfrm policy list"), ("ipset", "ipset save")] {
+        let text = sh(ns, &format!("{cmd} 2>/dev/null || true"))?;
+        s.insert(name.into(), text.lines().map(str::to_string).collect());
+    }
     let sysctl = sh(
         ns,
         "sysctl -a 2>/dev/null | grep -E '^net\\.ipv[46]\\.(ip_forward|conf\\.)' || true",
@@ -127,6 +133,22 @@ fn keep(v: &Value, keys: &[&str]) -> Vec<Value> {
         }
     }
     vec![Value::Object(o)]
+}
+
+/// `counter` statements (iptables-nft writes one per rule) count traffic:
+/// their values are not state.
+fn zero_counters(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(c) = o.get_mut("counter").and_then(Value::as_object_mut) {
+                c.insert("packets".into(), 0.into());
+                c.insert("bytes".into(), 0.into());
+            }
+            o.values_mut().for_each(zero_counters);
+        }
+        Value::Array(a) => a.iter_mut().for_each(zero_counters),
+        _ => {}
+    }
 }
 
 fn strip(v: &mut Value, key: &str) {

@@ -216,9 +216,29 @@ pub struct LabArgs {
     /// JSON output.
     #[arg(long)]
     pub json: bool,
+    /// Who makes the inter-cluster cable: routeagent (vxlan), the lab playing
+    /// Submariner's WireGuard gateway engine (wireguard), or routeagent in
+    /// cluster a and a Submariner-like VXLAN cable elsewhere (mixed).
+    #[arg(long, value_enum, default_value_t = LabCable::Vxlan)]
+    pub cable: LabCable,
+    /// The lab plays Globalnet: egress SNAT to a global IP on each active
+    /// gateway, global CIDRs routed.
+    #[arg(long)]
+    pub globalnet: bool,
     /// demo: instead of the usual checks, the takeover from Submariner's Go route agent (own lab).
     #[arg(long)]
     pub takeover: bool,
+}
+
+/// `routeagent lab --cable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabCable {
+    /// routeagent's own VXLAN cable (`cable: vxlan`).
+    Vxlan,
+    /// userspace WireGuard made by the lab; routeagent's cable is external.
+    Wireguard,
+    /// cluster a: routeagent's VXLAN cable; others: a Submariner-like VXLAN cable.
+    Mixed,
 }
 
 /// Lab actions.

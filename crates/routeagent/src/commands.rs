@@ -356,6 +356,12 @@ fn lab(a: LabArgs) -> Result<i32> {
     config.clusters = a.clusters;
     config.nodes = a.nodes;
     config.agent_binary = std::env::current_exe().context("cannot find the routeagent binary")?;
+    config.cable = match a.cable {
+        LabCable::Vxlan => lab::Cable::Vxlan,
+        LabCable::Wireguard => lab::Cable::Wireguard,
+        LabCable::Mixed => lab::Cable::Mixed,
+    };
+    config.globalnet = a.globalnet;
     if a.takeover {
         if a.action != LabAction::Demo {
             bail!("--takeover goes with `lab demo`");

@@ -71,11 +71,12 @@ fn body(lab: &mut Lab, node: &crate::plan::NodePlan) -> Result<String> {
         10 << 20,
         Duration::from_secs(10),
     )?;
-    if t.peer.ip() != IpAddr::V4(node.pod_ip) || t.sent_sha256 != t.received_sha256 {
+    let want = lab.seen_from(0, node.pod_ip);
+    if t.peer.ip() != IpAddr::V4(want) || t.sent_sha256 != t.received_sha256 {
         return Err(err(format!(
             "degraded path: source seen {} (want {}), sha256 {} vs {}",
             t.peer.ip(),
-            node.pod_ip,
+            want,
             t.sent_sha256,
             t.received_sha256
         )));

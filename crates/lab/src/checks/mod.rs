@@ -7,7 +7,11 @@
 
 pub mod degraded;
 pub mod failover;
+pub mod foreign_objects;
+pub mod globalnet;
 pub mod host_network;
+pub mod ingress_source;
+pub mod interop;
 pub mod mss_clamp;
 pub mod pod_to_pod;
 pub mod source_address;
@@ -24,18 +28,43 @@ use std::time::Instant;
 /// A check: runs against a lab, returns its detail.
 pub type CheckFn = fn(&mut Lab) -> Result<String>;
 
-/// The checks `demo` runs on the main lab, in order (uninstall last: it
-/// removes the agents' work).
+/// The checks `demo` runs on the main lab, in order; [`sequence`] adds the
+/// mode's checks and `three-clusters` before uninstall, which removes the
+/// agents' work.
 pub const SEQUENCE: &[(&str, CheckFn)] = &[
     ("pod-to-pod", pod_to_pod::run),
     ("source-address", source_address::run),
+    ("ingress-source", ingress_source::run),
     ("host-network", host_network::run),
     ("degraded", degraded::run),
     ("mss-clamp", mss_clamp::run),
     ("throughput", throughput::run),
     ("failover", failover::run),
     ("uninstall", uninstall::run),
+    ("foreign-objects", foreign_objects::run),
 ];
+
+/// The checks for a lab built from `config`: [`SEQUENCE`] with `interop`
+/// (`--cable mixed`) and `globalnet` (`--globalnet`) after throughput, and
+/// `three-clusters` (three or more clusters) before uninstall.
+pub fn sequence(config: &LabConfig) -> Vec<(&'static str, CheckFn)> {
+    let mut v = Vec::new();
+    for &(name, f) in SEQUENCE {
+        if name == "failover" {
+            if config.cable == crate::Cable::Mixed {
+                v.push(("interop", interop::run as CheckFn));
+            }
+            if config.globalnet {
+                v.push(("globalnet", globalnet::run as CheckFn));
+            }
+        }
+        if name == "uninstall" && config.clusters >= 3 {
+            v.push(("three-clusters", three_clusters::run as CheckFn));
+        }
+        v.push((name, f));
+    }
+    v
+}
 
 /// A pod (namespace, address) of cluster `c`, node `i` (0-based; clamped
 /// to the last node).
@@ -59,10 +88,11 @@ pub fn usual_args(lab: &Lab, node: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Fails unless the lab has at least `clusters` clusters and `nodes` nodes.
+/// [`LabError::Skipped`] unless the lab has at least `clusters` clusters
+/// and `nodes` nodes.
 pub fn need(lab: &Lab, clusters: usize, nodes: usize) -> Result<()> {
     if lab.config.clusters < clusters || lab.config.nodes < nodes {
-        return Err(LabError::Config(format!(
+        return Err(LabError::Skipped(format!(
             "this check needs at least {clusters} clusters x {nodes} nodes, the lab has {} x {}",
             lab.config.clusters, lab.config.nodes
         )));
@@ -70,13 +100,16 @@ pub fn need(lab: &Lab, clusters: usize, nodes: usize) -> Result<()> {
     Ok(())
 }
 
-/// Up, every check of [`SEQUENCE`], down; then, when the lab has fewer
-/// than three clusters, a 3-cluster x 2-node lab for `three-clusters`.
+/// Up, every check of [`sequence`], down; then, when the lab has fewer
+/// than three clusters, a 3-cluster x 2-node lab (same cable, Globalnet)
+/// for `three-clusters`.
 pub fn demo(config: LabConfig) -> DemoReport {
     let start = Instant::now();
     let mut report = DemoReport {
         clusters: config.clusters,
         nodes: config.nodes,
+        cable: config.cable,
+        globalnet: config.globalnet,
         ..DemoReport::default()
     };
     let third = config.clusters < 3;
@@ -85,14 +118,12 @@ pub fn demo(config: LabConfig) -> DemoReport {
             .checks
             .push(Check::from_result::<LabError>("lab-up", Err(e))),
         Ok(mut lab) => {
-            for (name, f) in SEQUENCE {
+            lab.check_foreign("agents converged");
+            for (name, f) in sequence(&config) {
                 let r = f(&mut lab);
                 lab.check_cni_tables(name);
-                report.checks.push(Check::from_result(name, r));
-            }
-            if !third {
-                let r = three_clusters::run(&mut lab);
-                report.checks.push(Check::from_result("three-clusters", r));
+                lab.check_foreign(name);
+                report.checks.push(Check::of(name, r));
             }
             report.figures = lab.figures.clone();
             if let Err(e) = lab.down() {
@@ -120,8 +151,30 @@ pub fn demo(config: LabConfig) -> DemoReport {
             lab.down()?;
             r
         });
-        report.checks.push(Check::from_result("three-clusters", r));
+        report.checks.push(Check::of("three-clusters", r));
     }
     report.figures.demo_ms = Some(start.elapsed().as_millis() as u64);
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sequence;
+    use crate::{Cable, LabConfig};
+
+    #[test]
+    fn mode_checks_come_before_failover_and_three_clusters_before_uninstall() {
+        let names = |c: &LabConfig| sequence(c).iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let mut c = LabConfig::new("t");
+        let plain = names(&c);
+        assert!(!plain.contains(&"interop") && !plain.contains(&"three-clusters"));
+        c.cable = Cable::Mixed;
+        c.globalnet = true;
+        c.clusters = 3;
+        let all = names(&c);
+        let at = |n: &str| all.iter().position(|x| *x == n).unwrap();
+        assert!(at("interop") < at("failover") && at("globalnet") < at("failover"));
+        assert_eq!(at("three-clusters") + 1, at("uninstall"));
+        assert_eq!(all.last(), Some(&"foreign-objects"));
+    }
 }

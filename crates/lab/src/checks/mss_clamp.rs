@@ -28,7 +28,7 @@ pub fn run(lab: &mut Lab) -> Result<String> {
     super::need(lab, 2, 1)?;
     let ga = lab.gateway(0).clone();
     let gb = lab.gateway(1).clone();
-    let cable = link_mtu(&ga.ns, "vxlan-tunnel")?;
+    let cable = link_mtu(&ga.ns, lab.config.cable.interface(0))?;
     let big = cable + 100;
     let result = prepare(&ga, &gb, big).and_then(|()| body(lab, &ga, &gb, cable, big));
     let restore = restore(lab, &ga, &gb);

@@ -24,18 +24,19 @@ pub fn run(lab: &mut Lab) -> Result<String> {
                 1 << 20,
                 Duration::from_secs(10),
             )?;
-            if t.peer.ip() != IpAddr::V4(src.pod_ip) {
+            let want = lab.seen_from(c, src.pod_ip);
+            if t.peer.ip() != IpAddr::V4(want) {
                 return Err(LabError::Traffic {
                     from: src.pod_ns,
                     to: dst.pod_ns,
                     detail: format!(
-                        "the receiver saw source {} instead of the pod's {} (masqueraded)",
+                        "the receiver saw source {} instead of {want} (pod {}; masqueraded)",
                         t.peer.ip(),
                         src.pod_ip
                     ),
                 });
             }
-            seen.push(format!("{}", src.pod_ip));
+            seen.push(format!("{want}"));
         }
     }
     seen.dedup();

@@ -23,14 +23,15 @@ pub fn run(lab: &mut Lab) -> Result<String> {
                 1 << 20,
                 Duration::from_secs(10),
             )?;
-            if t.peer.ip() != IpAddr::V4(s.pod_ip) || t.sent_sha256 != t.received_sha256 {
+            let want = lab.seen_from(x, s.pod_ip);
+            if t.peer.ip() != IpAddr::V4(want) || t.sent_sha256 != t.received_sha256 {
                 return Err(LabError::Traffic {
                     from: s.pod_ns,
                     to: d.pod_ns,
                     detail: format!(
                         "source seen {} (want {}), sha256 equal: {}",
                         t.peer.ip(),
-                        s.pod_ip,
+                        want,
                         t.sent_sha256 == t.received_sha256
                     ),
                 });

@@ -1,6 +1,7 @@
 //! Check 7: `routeagent uninstall` on every node leaves the host exactly as
-//! it was before the agent started (snapshots compared), and the CNI-like
-//! tables stayed byte-identical throughout.
+//! it was before the agent started (snapshots compared, after the lab's
+//! gateway engines cleaned up their cables as Submariner's uninstall
+//! does), and the CNI-like tables stayed byte-identical throughout.
 
 use crate::snapshot::{diff, take};
 use crate::{Lab, LabError, Result};
@@ -8,6 +9,9 @@ use crate::{Lab, LabError, Result};
 /// Stops every agent, uninstalls, compares.
 pub fn run(lab: &mut Lab) -> Result<String> {
     lab.uninstall_all()?;
+    lab.check_foreign("uninstall");
+    crate::engine::cleanup(lab)?;
+    lab.record_foreign()?;
     let mut diffs = Vec::new();
     let mut items = 0;
     let nodes: Vec<(String, String)> = lab
