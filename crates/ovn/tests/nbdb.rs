@@ -390,3 +390,72 @@ fn over_pssl_with_client_certificates() {
     let e = wrong_ca.unwrap_err();
     assert!(e.contains("TLS with ssl:127.0.0.1:6641"), "{e}");
 }
+
+#[tokio::test]
+#[ignore = "needs ovsdb-server, ovsdb-tool, ovn-nbctl (scripts/setup.sh)"]
+async fn monitor_reports_changes_made_by_others() {
+    let db = NbServer::start();
+    let client = ovsdb::Client::connect(&db.endpoint(), None).await.unwrap();
+    let mut updates = client.take_updates().unwrap();
+    let initial = client
+        .monitor(
+            "OVN_Northbound",
+            serde_json::json!("routeagent"),
+            serde_json::json!({"Logical_Router_Policy": {"columns": ["match", "external_ids"]}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(initial, serde_json::json!({}), "no policies yet");
+    db.nbctl(&[
+        "lr-policy-add",
+        "ovn_cluster_router",
+        "1004",
+        "ip4.dst == 10.9.0.0/16",
+        "allow",
+    ]);
+    let n = tokio::time::timeout(Duration::from_secs(5), updates.recv())
+        .await
+        .expect("an update within 5 s")
+        .unwrap();
+    assert_eq!(n.method, "update");
+    assert_eq!(n.params[0], "routeagent");
+    let rows = n.params[1]["Logical_Router_Policy"].as_object().unwrap();
+    let new = &rows.values().next().unwrap()["new"];
+    assert_eq!(new["match"], "ip4.dst == 10.9.0.0/16");
+    client.echo().await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_select_result_is_named() {
+    // A fake server on a unix socket whose select results have no rows.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut framer = ovsdb::framing::Framer::default();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return;
+            }
+            for req in framer.push(&buf[..n]).unwrap() {
+                let reply = serde_json::json!({"id": req["id"], "result": [{"rows": "none"}, {}, {}], "error": null});
+                s.write_all(reply.to_string().as_bytes()).await.unwrap();
+            }
+        }
+    });
+    let mut nb = NbSync::new(ovsdb::Endpoint::Unix(path), None);
+    let e = nb
+        .reconcile(&want("10.128.0.2", &[remote("c2", &["10.2.0.0/16"])]))
+        .await
+        .unwrap_err();
+    let text = errchain::Chain(&e).to_string();
+    assert!(
+        text.contains("malformed OVSDB message: select result 0 has no rows array"),
+        "{text}"
+    );
+    assert!(!e.is_unreachable());
+}
