@@ -103,7 +103,8 @@ pub struct Route {
     pub onlink: bool,
 }
 
-/// `ip rule add pref PREF lookup TABLE proto 166` (IPv4 or IPv6).
+/// `ip rule add pref PREF [from FROM] [to TO] lookup TABLE proto 166`
+/// (IPv4 or IPv6).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RoutingRule {
     /// Priority.
@@ -112,6 +113,12 @@ pub struct RoutingRule {
     pub table: u32,
     /// `ip -4 rule` or `ip -6 rule`.
     pub version: IpVersion,
+    /// `from PREFIX` selector (the OVN datapath's inbound rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpNet>,
+    /// `to PREFIX` selector (the OVN datapath's per-remote rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<IpNet>,
 }
 
 /// `sysctl -w KEY=VALUE` (the key in dotted form, as `sysctl` takes it).
@@ -152,9 +159,9 @@ pub mod ownership {
     /// Links the agent creates (and removes on uninstall).
     pub const LINKS: &[&str] = &["vx-submariner", "vxlan-tunnel"];
     /// Routing tables the agent fills (and flushes of its own routes).
-    pub const TABLES: &[u32] = &[100, 150];
+    pub const TABLES: &[u32] = &[100, 149, 150];
     /// Policy-rule priorities the agent uses.
-    pub const RULE_PREFS: &[u32] = &[100, 150];
+    pub const RULE_PREFS: &[u32] = &[100, 149, 150];
     /// nftables table names the agent uses or ever used.
     pub const NFT_TABLES: &[&str] = &["routeagent"];
 }

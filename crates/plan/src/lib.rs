@@ -21,6 +21,9 @@
 //! - [`sysctls`]: rp_filter, forwarding.
 //! - [`filter`]: the packet-filter [`ruleset::RuleSet`] for the chosen
 //!   [`capabilities::Constructs`].
+//! - [`ovn`]: [`plan_ovn`], the OVN-Kubernetes datapath's host side
+//!   (rules `to`/`from` remote subnets, tables 149/150 into
+//!   `ovn-k8s-mp0`), from [`OvnFacts`].
 //! - [`commands`]: [`ip_commands`], the plan as `ip`/`bridge`/`sysctl` lines.
 //! - [`error`] holds [`PlanError`].
 //!
@@ -33,6 +36,7 @@ pub mod filter;
 pub mod host;
 pub mod input;
 pub mod links;
+pub mod ovn;
 pub mod query;
 pub mod routes;
 pub mod sysctls;
@@ -45,6 +49,7 @@ pub use host::{
     Vxlan,
 };
 pub use input::PlanInput;
+pub use ovn::{plan_ovn, OvnFacts};
 pub use query::{FactsQuery, Role};
 
 use cable::Cable;
@@ -100,7 +105,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
     }
 
     p.sysctls = sysctls::plan(&ctx, &tunnel_ifaces);
-    p.ruleset = filter::ruleset(&ctx, &tunnel_ifaces, &udp_ports, &mut warnings);
+    p.ruleset = filter::ruleset(&ctx, &tunnel_ifaces, &udp_ports, true, &mut warnings);
     ruleset::validate(&p.ruleset).map_err(|e| PlanError::Ruleset(Box::new(e)))?;
 
     p.addresses.sort();

@@ -111,6 +111,8 @@ pub(crate) fn gateway(
             pref: GATEWAY_RULE_PREF,
             table: GATEWAY_TABLE,
             version: IpVersion::V4,
+            from: None,
+            to: None,
         }]
     };
     (out, rules)
