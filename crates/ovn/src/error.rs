@@ -7,6 +7,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Why a northbound pass failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A variable is missing or unusable.
+    #[error("{var}: {reason}")]
+    Config {
+        /// The variable (`OVN_NB_DB`, `OVN_CERT`, ...).
+        var: &'static str,
+        /// What is wrong and the fix.
+        reason: String,
+    },
     /// The database could not be reached, answered badly, or refused the
     /// transaction (the source says which).
     #[error("OVN northbound database at {endpoint}")]

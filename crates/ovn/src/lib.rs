@@ -15,16 +15,26 @@
 //!   transaction.
 //! - [`sync`]: [`NbSync`], the applier over a reconnecting
 //!   [`ovsdb::Session`]; [`Report`].
+//! - [`runner`]: [`runner::run`], the northbound side as its own task,
+//!   publishing an [`NbStatus`] (`idle`, `converged`, `degraded`).
+//! - [`config`]: [`NbConfig`] from `OVN_NB_DB`, `OVN_CERT`, `OVN_PK`,
+//!   `OVN_CA` (or the usual socket paths).
+//! - [`doctor`]: [`doctor::probe`], what `routeagent doctor` reports.
 //! - [`error`]: [`Error`], why a pass failed.
 
 pub mod changes;
+pub mod config;
 pub mod desired;
+pub mod doctor;
 pub mod error;
 pub mod observed;
+pub mod runner;
 pub mod sync;
 
 pub use changes::Changes;
+pub use config::NbConfig;
 pub use desired::{desired, Desired, Policy, Remote, StaticRoute};
 pub use error::{Error, Result};
 pub use observed::Observed;
+pub use runner::NbStatus;
 pub use sync::{NbSync, Report};

@@ -459,3 +459,87 @@ async fn malformed_select_result_is_named() {
     );
     assert!(!e.is_unreachable());
 }
+
+/// Waits until the runner's status satisfies `f`.
+async fn wait_status(
+    rx: &mut tokio::sync::watch::Receiver<ovn::NbStatus>,
+    what: &str,
+    f: impl Fn(&ovn::NbStatus) -> bool,
+) -> ovn::NbStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = rx.borrow_and_update().clone();
+        if f(&s) {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} status within 10 s: {s:?}"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(100), rx.changed()).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs ovsdb-server, ovsdb-tool, ovn-nbctl (scripts/setup.sh)"]
+async fn runner_degrades_while_the_database_is_down_and_recovers() {
+    let mut db = NbServer::start();
+    let d = want(
+        "10.128.0.2",
+        &[remote("c2", &["10.2.0.0/16", "100.2.0.0/16"])],
+    );
+    let (want_tx, want_rx) = tokio::sync::watch::channel(Some(d));
+    let (status_tx, mut status) = tokio::sync::watch::channel(ovn::NbStatus::new("test"));
+    let task = tokio::spawn(ovn::runner::run(
+        sync(&db),
+        want_rx,
+        status_tx,
+        Duration::from_millis(200),
+        Duration::from_millis(50),
+    ));
+    let s = wait_status(&mut status, "converged", |s| s.state == "converged").await;
+    assert_eq!((s.policies, s.routes, s.changes), (2, 2, 1));
+
+    // Drift: repaired by the periodic resync.
+    db.nbctl(&[
+        "lr-route-del",
+        "ovn_cluster_router",
+        "100.2.0.0/16",
+        "10.128.0.2",
+    ]);
+    wait_status(&mut status, "repaired", |s| s.changes == 2).await;
+    assert_eq!(owned(&db).1.len(), 2);
+
+    db.stop();
+    let s = wait_status(&mut status, "degraded", |s| s.state == "degraded").await;
+    let e = s.error.unwrap();
+    assert!(e.starts_with("OVN northbound database at unix:"), "{e}");
+    assert!(!s.connected);
+
+    db.restart();
+    let s = wait_status(&mut status, "converged again", |s| s.state == "converged").await;
+    assert!(s.connected && s.error.is_none(), "{s:?}");
+
+    let cfg = ovn::NbConfig {
+        endpoint: db.endpoint(),
+        tls: None,
+    };
+    let p = ovn::doctor::probe(&cfg).await;
+    assert!(p.answers && p.router && p.error.is_none(), "{p:?}");
+    assert_eq!(p.owned, 4);
+
+    // Not the gateway any more: idle, and the objects stay for the new gateway.
+    want_tx.send(None).unwrap();
+    wait_status(&mut status, "idle", |s| s.state == "idle").await;
+    assert_eq!(owned(&db).0.len(), 2);
+    drop(want_tx);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+
+    db.stop();
+    let p = ovn::doctor::probe(&cfg).await;
+    assert!(!p.answers, "{p:?}");
+    assert!(p.error.unwrap().contains("cannot connect to OVSDB"));
+}
