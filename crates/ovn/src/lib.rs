@@ -15,6 +15,7 @@
 //!   transaction.
 //! - [`sync`]: [`NbSync`], the applier over a reconnecting
 //!   [`ovsdb::Session`]; [`Report`].
+//! - [`topo`]: [`topo::wanted`], a topology snapshot -> the runner's input.
 //! - [`runner`]: [`runner::run`], the northbound side as its own task,
 //!   publishing an [`NbStatus`] (`idle`, `converged`, `degraded`).
 //! - [`config`]: [`NbConfig`] from `OVN_NB_DB`, `OVN_CERT`, `OVN_PK`,
@@ -30,6 +31,7 @@ pub mod error;
 pub mod observed;
 pub mod runner;
 pub mod sync;
+pub mod topo;
 
 pub use changes::Changes;
 pub use config::NbConfig;
