@@ -20,6 +20,8 @@
 //! - [`sysctl`]: `sysctl -n`/`-w`: per-interface IPv4 keys over rtnetlink
 //!   (`IFLA_INET_CONF`, works with /proc/sys read-only), global ones through
 //!   /proc/sys when writable; the [`SysctlJournal`] of original values.
+//! - [`ovn`]: the OVN datapath's facts (`ovn-k8s-mp0`, its address, the
+//!   cluster router address) for [`plan::plan_ovn`].
 //! - `facts.rs`: uplink / CNI / public interface discovery for the planner
 //!   ([`Host::discover`] answers a [`plan::FactsQuery`]).
 //! - [`monitor`]: `ip monitor`, filtered to the agent's objects, for quick
@@ -39,6 +41,7 @@ mod host;
 pub mod links;
 pub mod monitor;
 mod netlink;
+pub mod ovn;
 mod report;
 pub mod routes;
 pub mod rules;

@@ -71,8 +71,15 @@ pub fn ip_commands(p: &HostPlan) -> Vec<String> {
             IpVersion::V4 => "-4",
             IpVersion::V6 => "-6",
         };
+        let mut sel = String::new();
+        if let Some(f) = r.from {
+            sel.push_str(&format!(" from {f}"));
+        }
+        if let Some(t) = r.to {
+            sel.push_str(&format!(" to {t}"));
+        }
         out.push(format!(
-            "ip {v} rule add pref {} lookup {} proto {ROUTE_PROTOCOL}",
+            "ip {v} rule add pref {}{sel} lookup {} proto {ROUTE_PROTOCOL}",
             r.pref, r.table
         ));
     }

@@ -65,11 +65,13 @@ fn has(cidrs: &[IpNet], v: IpVersion) -> bool {
     cidrs.iter().any(|c| IpVersion::of(&c.addr()) == v)
 }
 
-/// Builds the ruleset; see the module doc.
+/// Builds the ruleset; see the module doc. Without `vx_submariner` (the
+/// OVN datapath) the host-traffic SNAT into `vx-submariner` is left out.
 pub(crate) fn ruleset(
     ctx: &Ctx<'_>,
     tunnel_ifaces: &[String],
     udp_ports: &[u16],
+    vx_submariner: bool,
     warnings: &mut Vec<String>,
 ) -> RuleSet {
     let c = ctx.constructs;
@@ -82,6 +84,7 @@ pub(crate) fn ruleset(
         ctx,
         tunnel_ifaces,
         udp_ports,
+        vx_submariner,
     };
     let tables = match c.layout {
         TableLayout::Inet => {
@@ -106,6 +109,8 @@ struct Builder<'a, 'b> {
     ctx: &'a Ctx<'b>,
     tunnel_ifaces: &'a [String],
     udp_ports: &'a [u16],
+    /// Whether `vx-submariner` exists (not on the OVN datapath).
+    vx_submariner: bool,
 }
 
 impl Builder<'_, '_> {
@@ -221,7 +226,7 @@ impl Builder<'_, '_> {
             Hook::Postrouting,
             NAT_PRIORITY,
         );
-        if versions.contains(&IpVersion::V4) {
+        if self.vx_submariner && versions.contains(&IpVersion::V4) {
             let m = [
                 Match::saddr(tunnel::network(tunnel::VX_OCTET)),
                 Match::oif(VX_SUBMARINER),

@@ -104,7 +104,8 @@ pub struct Route {
     pub onlink: bool,
 }
 
-/// `ip rule add pref PREF lookup TABLE proto 166` (IPv4 or IPv6).
+/// `ip rule add pref PREF [from FROM] [to TO] lookup TABLE proto 166`
+/// (IPv4 or IPv6).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RoutingRule {
     /// Priority.
@@ -113,6 +114,12 @@ pub struct RoutingRule {
     pub table: u32,
     /// `ip -4 rule` or `ip -6 rule`.
     pub version: IpVersion,
+    /// `from PREFIX` selector (the OVN datapath's inbound rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpNet>,
+    /// `to PREFIX` selector (the OVN datapath's per-remote rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<IpNet>,
 }
 
 /// `sysctl -w KEY=VALUE` (the key in dotted form, as `sysctl` takes it).

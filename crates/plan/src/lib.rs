@@ -23,6 +23,9 @@
 //! - [`sysctls`]: rp_filter, forwarding.
 //! - [`filter`]: the packet-filter [`ruleset::RuleSet`] for the chosen
 //!   [`capabilities::Constructs`].
+//! - [`ovn`]: [`plan_ovn`], the OVN-Kubernetes datapath's host side
+//!   (rules `to`/`from` remote subnets, tables 149/150 into
+//!   `ovn-k8s-mp0`), from [`OvnFacts`].
 //! - [`commands`]: [`ip_commands`], the plan as `ip`/`bridge`/`sysctl` lines.
 //! - [`error`] holds [`PlanError`].
 //!
@@ -35,6 +38,7 @@ pub mod filter;
 pub mod host;
 pub mod input;
 pub mod links;
+pub mod ovn;
 pub mod query;
 pub mod routes;
 pub mod sysctls;
@@ -47,6 +51,7 @@ pub use host::{
     Vxlan,
 };
 pub use input::PlanInput;
+pub use ovn::{plan_ovn, OvnFacts};
 pub use query::{FactsQuery, Role};
 
 use cable::Cable;
@@ -79,27 +84,14 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
     let mut tunnel_ifaces = vec![links::VX_SUBMARINER.to_string()];
     let mut udp_ports = vec![ctx.tunables().vxlan_port];
     if let Some(local) = ctx.gateway.filter(|_| ctx.is_gateway) {
-        if let Some(kind) = ctx.topo.cluster.cable {
-            let cable: &dyn Cable = match kind {
-                topology::CableKind::Vxlan => &cable::VxlanCable,
-            };
-            let c = cable.plan(&cable::CableContext {
-                node: ctx.node,
-                local,
-                remotes: &ctx.remotes,
-                facts: ctx.facts,
-                tunables: ctx.tunables(),
-            })?;
-            p.links.extend(c.links);
-            p.addresses.extend(c.addresses);
-            p.fdb.extend(c.fdb);
-            warnings.extend(c.warnings);
-            tunnel_ifaces.push(cable.ifname().to_string());
-            udp_ports.extend(c.udp_ports);
-            let (r, rules) = routes::cable_table(&ctx, &c.peers, &mut warnings);
-            p.routes.extend(r);
-            p.rules.extend(rules);
-        }
+        own_cable(
+            &ctx,
+            local,
+            &mut p,
+            &mut warnings,
+            &mut tunnel_ifaces,
+            &mut udp_ports,
+        )?;
         let dev = ctx.cable_dev(local, &mut warnings);
         let (r, rules) = routes::table_150(&ctx, &dev, &mut warnings);
         p.routes.extend(r);
@@ -110,7 +102,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
     }
 
     p.sysctls = sysctls::plan(&ctx, &tunnel_ifaces);
-    p.ruleset = filter::ruleset(&ctx, &tunnel_ifaces, &udp_ports, &mut warnings);
+    p.ruleset = filter::ruleset(&ctx, &tunnel_ifaces, &udp_ports, true, &mut warnings);
     ruleset::validate(&p.ruleset).map_err(|e| PlanError::Ruleset(Box::new(e)))?;
 
     p.addresses.sort();
@@ -124,4 +116,41 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
     warnings.dedup();
     p.warnings = warnings;
     Ok(p)
+}
+
+/// The cable routeagent builds itself when `cluster.cable` says so (none
+/// otherwise: the cable is external): its links, addresses and FDB entries,
+/// table 100 and its rule; its interface and UDP ports join
+/// `tunnel_ifaces` and `udp_ports` for the packet filter.
+pub(crate) fn own_cable(
+    ctx: &input::Ctx<'_>,
+    local: &topology::Endpoint,
+    p: &mut HostPlan,
+    warnings: &mut Vec<String>,
+    tunnel_ifaces: &mut Vec<String>,
+    udp_ports: &mut Vec<u16>,
+) -> Result<(), PlanError> {
+    let Some(kind) = ctx.topo.cluster.cable else {
+        return Ok(());
+    };
+    let cable: &dyn Cable = match kind {
+        topology::CableKind::Vxlan => &cable::VxlanCable,
+    };
+    let c = cable.plan(&cable::CableContext {
+        node: ctx.node,
+        local,
+        remotes: &ctx.remotes,
+        facts: ctx.facts,
+        tunables: ctx.tunables(),
+    })?;
+    p.links.extend(c.links);
+    p.addresses.extend(c.addresses);
+    p.fdb.extend(c.fdb);
+    warnings.extend(c.warnings);
+    tunnel_ifaces.push(cable.ifname().to_string());
+    udp_ports.extend(c.udp_ports);
+    let (r, rules) = routes::cable_table(ctx, &c.peers, warnings);
+    p.routes.extend(r);
+    p.rules.extend(rules);
+    Ok(())
 }

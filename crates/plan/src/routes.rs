@@ -180,5 +180,7 @@ fn rule_if_any(routes: &[Route], pref: u32, table: u32) -> Vec<RoutingRule> {
         pref,
         table,
         version: IpVersion::V4,
+        from: None,
+        to: None,
     }]
 }

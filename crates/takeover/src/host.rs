@@ -275,6 +275,8 @@ mod tests {
             action: 1,
             protocol: 0,
             selectors: vec![],
+            from: None,
+            to: None,
         };
         assert!(is_go_rule(&r));
         assert!(!is_go_rule(&RuleState {

@@ -43,6 +43,8 @@ fn gateway_plan() -> HostPlan {
             pref: 150,
             table: 150,
             version: IpVersion::V4,
+            from: None,
+            to: None,
         }],
         ..Default::default()
     }

@@ -1,4 +1,4 @@
-//! `ip rule add pref P lookup T proto 166`.
+//! `ip rule add pref P [from F] [to T] lookup T proto 166`.
 
 use super::{describe, family};
 use crate::error::Result;
@@ -9,8 +9,8 @@ use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::Handle;
 
-/// Adds the rule `r` with protocol 166 (`FRA_PROTOCOL`) and no selector.
-/// Equals `ip [-6] rule add pref P lookup T proto 166`.
+/// Adds the rule `r` with protocol 166 (`FRA_PROTOCOL`) and its selectors.
+/// Equals `ip [-6] rule add pref P [from F] [to T] lookup T proto 166`.
 pub async fn add_rule(handle: &Handle, r: &plan::RoutingRule) -> Result<()> {
     let mut m = RuleMessage::default();
     m.header.family = family(r.version);
@@ -18,6 +18,7 @@ pub async fn add_rule(handle: &Handle, r: &plan::RoutingRule) -> Result<()> {
     m.header.table = u8::try_from(r.table).unwrap_or(252);
     m.attributes.push(RuleAttribute::Table(r.table));
     m.attributes.push(RuleAttribute::Priority(r.pref));
+    super::push_selectors(&mut m, r.from, r.to);
     m.attributes
         .push(RuleAttribute::Protocol(RouteProtocol::from(
             plan::host::ROUTE_PROTOCOL,

@@ -1,4 +1,4 @@
-//! `ip rule del pref P lookup T [proto N]`.
+//! `ip rule del pref P [from F] [to T] lookup T [proto N]`.
 
 use super::{describe, family, RuleState};
 use crate::error::Result;
@@ -9,9 +9,9 @@ use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::Handle;
 
-/// Deletes the rule `r` (matched on priority, table, action and protocol);
-/// a rule that is already gone is success. Equals
-/// `ip [-6] rule del pref P lookup T [proto N]`.
+/// Deletes the rule `r` (matched on priority, table, action, protocol and
+/// its `from`/`to` selectors); a rule that is already gone is success.
+/// Equals `ip [-6] rule del pref P [from F] [to T] lookup T [proto N]`.
 pub async fn delete_rule(handle: &Handle, r: &RuleState) -> Result<Outcome> {
     let mut m = RuleMessage::default();
     m.header.family = family(r.version);
@@ -21,6 +21,7 @@ pub async fn delete_rule(handle: &Handle, r: &RuleState) -> Result<Outcome> {
     if let Some(p) = r.pref {
         m.attributes.push(RuleAttribute::Priority(p));
     }
+    super::push_selectors(&mut m, r.from, r.to);
     if r.protocol != 0 {
         m.attributes
             .push(RuleAttribute::Protocol(RouteProtocol::from(r.protocol)));

@@ -13,6 +13,7 @@ pub mod del;
 pub mod ensure;
 pub mod list;
 
+use ipnet::IpNet;
 use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
 use netlink_packet_route::AddressFamily;
 use ruleset::IpVersion;
@@ -42,6 +43,12 @@ pub struct RuleState {
     /// Selectors, in `ip rule` words (`from 10.0.0.0/8`, `iif eth0`,
     /// `fwmark 0x1`); empty for a rule that matches everything.
     pub selectors: Vec<String>,
+    /// The `from` prefix, if any (also in `selectors`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpNet>,
+    /// The `to` prefix, if any (also in `selectors`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<IpNet>,
 }
 
 impl RuleState {
@@ -59,6 +66,8 @@ impl RuleState {
             action: u8::from(m.header.action),
             protocol: 0,
             selectors: Vec::new(),
+            from: None,
+            to: None,
         };
         if m.header.tos != 0 {
             r.selectors.push(format!("tos {:#x}", m.header.tos));
@@ -69,10 +78,12 @@ impl RuleState {
                 RuleAttribute::Table(t) => r.table = *t,
                 RuleAttribute::Protocol(p) => r.protocol = u8::from(*p),
                 RuleAttribute::Source(s) => {
-                    r.selectors.push(format!("from {s}/{}", m.header.src_len))
+                    r.selectors.push(format!("from {s}/{}", m.header.src_len));
+                    r.from = IpNet::new(*s, m.header.src_len).ok();
                 }
                 RuleAttribute::Destination(d) => {
-                    r.selectors.push(format!("to {d}/{}", m.header.dst_len))
+                    r.selectors.push(format!("to {d}/{}", m.header.dst_len));
+                    r.to = IpNet::new(*d, m.header.dst_len).ok();
                 }
                 RuleAttribute::Iifname(n) => r.selectors.push(format!("iif {n}")),
                 RuleAttribute::Oifname(n) => r.selectors.push(format!("oif {n}")),
@@ -109,7 +120,9 @@ impl RuleState {
             && self.table == r.table
             && self.action == 1
             && self.protocol == plan::host::ROUTE_PROTOCOL
-            && self.selectors.is_empty()
+            && self.from == r.from
+            && self.to == r.to
+            && self.selectors.len() == usize::from(r.from.is_some()) + usize::from(r.to.is_some())
     }
 }
 
@@ -144,6 +157,18 @@ pub(crate) fn describe(version: IpVersion, pref: Option<u32>, table: u32) -> Str
     match pref {
         Some(p) => format!("rule pref {p} lookup {table} ({v})"),
         None => format!("rule lookup {table} ({v})"),
+    }
+}
+
+/// Adds `from`/`to` selectors (`FRA_SRC`/`FRA_DST` and their lengths).
+pub(crate) fn push_selectors(m: &mut RuleMessage, from: Option<IpNet>, to: Option<IpNet>) {
+    if let Some(f) = from {
+        m.header.src_len = f.prefix_len();
+        m.attributes.push(RuleAttribute::Source(f.addr()));
+    }
+    if let Some(t) = to {
+        m.header.dst_len = t.prefix_len();
+        m.attributes.push(RuleAttribute::Destination(t.addr()));
     }
 }
 

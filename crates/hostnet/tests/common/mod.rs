@@ -119,11 +119,15 @@ pub fn gateway_plan() -> HostPlan {
                 pref: 150,
                 table: 150,
                 version: IpVersion::V4,
+                from: None,
+                to: None,
             },
             RoutingRule {
                 pref: 150,
                 table: 150,
                 version: IpVersion::V6,
+                from: None,
+                to: None,
             },
         ],
         sysctls: vec![

@@ -1,0 +1,111 @@
+//! [`run`]: the northbound side as a task of its own, so that the host
+//! side never waits for the database. It converges on every change of the
+//! wanted state and on a periodic resync (which also repairs objects
+//! someone else deleted), retries a failed pass after a short delay (the
+//! session's backoff keeps reconnects spaced), and publishes an
+//! [`NbStatus`] saying what it did or why it could not: a database that is
+//! down or refuses a transaction is a `degraded` status, never an exit.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::desired::Desired;
+use crate::sync::NbSync;
+
+/// How often a converged database is checked again.
+pub const RESYNC: Duration = Duration::from_secs(60);
+/// How soon a failed pass is retried.
+pub const RETRY: Duration = Duration::from_secs(2);
+
+/// What the northbound side is doing, for `/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NbStatus {
+    /// The database endpoint.
+    pub endpoint: String,
+    /// `idle` (not the gateway: nothing to write), `converged`, or
+    /// `degraded` (see `error`).
+    pub state: &'static str,
+    /// Whether a connection is open.
+    pub connected: bool,
+    /// Why the last pass failed, with its causes.
+    pub error: Option<String>,
+    /// Policies routeagent owns on the router after the last good pass.
+    pub policies: usize,
+    /// Static routes routeagent owns after the last good pass.
+    pub routes: usize,
+    /// Passes that changed the database.
+    pub changes: u64,
+}
+
+impl NbStatus {
+    /// The status before the first pass.
+    pub fn new(endpoint: &str) -> NbStatus {
+        NbStatus {
+            endpoint: endpoint.to_string(),
+            state: "idle",
+            connected: false,
+            error: None,
+            policies: 0,
+            routes: 0,
+            changes: 0,
+        }
+    }
+}
+
+/// Runs until `want`'s sender is dropped. `None` means this node is not
+/// the gateway: the database is left alone (the gateway's agent owns the
+/// objects, whichever node it is).
+pub async fn run(
+    mut sync: NbSync,
+    mut want: watch::Receiver<Option<Desired>>,
+    status: watch::Sender<NbStatus>,
+    resync: Duration,
+    retry: Duration,
+) {
+    let mut delay = Duration::ZERO;
+    loop {
+        tokio::select! {
+            changed = want.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep(delay) => {}
+        }
+        let current = want.borrow_and_update().clone();
+        let Some(desired) = current else {
+            status.send_modify(|s| {
+                s.state = "idle";
+                s.error = None;
+                s.connected = sync.is_connected();
+            });
+            delay = resync;
+            continue;
+        };
+        match sync.reconcile(&desired).await {
+            Ok(report) => {
+                status.send_modify(|s| {
+                    s.state = "converged";
+                    s.error = None;
+                    s.connected = sync.is_connected();
+                    s.policies = desired.policies.len();
+                    s.routes = desired.routes.len();
+                    s.changes += u64::from(report.changed());
+                });
+                delay = resync;
+            }
+            Err(e) => {
+                let text = errchain::Chain(&e).to_string();
+                tracing::warn!(error = %text, "OVN northbound side degraded; the host side is unaffected");
+                status.send_modify(|s| {
+                    s.state = "degraded";
+                    s.error = Some(text);
+                    s.connected = sync.is_connected();
+                });
+                delay = retry;
+            }
+        }
+    }
+}

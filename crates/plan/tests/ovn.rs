@@ -1,0 +1,102 @@
+//! Golden plans of the OVN-Kubernetes datapath's host side: a gateway, a
+//! non-gateway node, and a node where OVN-Kubernetes has no cluster-CIDR
+//! route on `ovn-k8s-mp0` yet. Regenerate with
+//! `UPDATE_GOLDEN=1 cargo test -p plan --test ovn` and review the diff.
+
+mod common;
+
+use common::*;
+use plan::{HostFacts, Iface, OvnFacts};
+use topology::Topology;
+
+/// OVN-Kubernetes hosts: the CNI interface is `ovn-k8s-mp0` holding
+/// 10.244.<i>.2; the cluster router is 10.244.<i>.1.
+fn ovn_facts(t: &Topology, node: &str) -> (HostFacts, OvnFacts) {
+    let mut facts = lab_facts(t, node);
+    let std::net::IpAddr::V4(pod0) = facts.cni.as_ref().unwrap().addr else {
+        unreachable!()
+    };
+    let [a, b, c, _] = pod0.octets();
+    let mp0 = std::net::Ipv4Addr::new(a, b, c, 2);
+    facts.cni = Some(Iface {
+        name: "ovn-k8s-mp0".into(),
+        mtu: 1400,
+        addr: mp0.into(),
+    });
+    let ovn = OvnFacts {
+        mp0: "ovn-k8s-mp0".into(),
+        mp0_addr: Some(mp0),
+        router: Some(std::net::Ipv4Addr::new(a, b, c, 1)),
+    };
+    (facts, ovn)
+}
+
+fn plan_ovn(t: &Topology, node: &str, ovn: Option<OvnFacts>) -> plan::HostPlan {
+    let (facts, discovered) = ovn_facts(t, node);
+    let c = constructs(Switches::ALL_ON);
+    let input = plan::PlanInput {
+        topology: t,
+        node,
+        facts: &facts,
+        constructs: &c,
+    };
+    plan::plan_ovn(&input, &ovn.unwrap_or(discovered)).unwrap()
+}
+
+fn check(name: &str, p: &plan::HostPlan) {
+    let text = render(p);
+    let path = format!("{}/tests/golden/{name}.txt", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_GOLDEN=1 to create it"));
+    assert!(want == text, "{name} differs from {path}:\n{text}");
+}
+
+#[test]
+fn ovn_gateway() {
+    check(
+        "ovn-gateway",
+        &plan_ovn(&example("two-clusters-a"), "a1", None),
+    );
+}
+
+#[test]
+fn ovn_non_gateway() {
+    check(
+        "ovn-non-gateway",
+        &plan_ovn(&example("two-clusters-a"), "a2", None),
+    );
+}
+
+#[test]
+fn ovn_without_the_cluster_router_route() {
+    let ovn = OvnFacts {
+        mp0: "ovn-k8s-mp0".into(),
+        mp0_addr: None,
+        router: None,
+    };
+    check(
+        "ovn-no-router",
+        &plan_ovn(&example("two-clusters-a"), "a2", Some(ovn)),
+    );
+}
+
+/// No vx-submariner on the OVN datapath, on any node; every rule has a
+/// selector (table 150 holds a default route on non-gateway nodes).
+#[test]
+fn no_vx_submariner_and_no_catch_all_rule() {
+    let t = example("three-clusters-c");
+    for node in t.cluster.nodes.iter().map(|n| n.name.clone()) {
+        let p = plan_ovn(&t, &node, None);
+        assert!(p.links.iter().all(|l| l.name != "vx-submariner"), "{node}");
+        assert!(
+            p.rules.iter().all(|r| r.to.is_some()),
+            "{node}: {:?}",
+            p.rules
+        );
+        assert!(!p.ruleset.to_string().contains("vx-submariner"), "{node}");
+    }
+}
