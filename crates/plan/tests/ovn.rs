@@ -31,7 +31,12 @@ fn ovn_facts(t: &Topology, node: &str) -> (HostFacts, OvnFacts) {
     (facts, ovn)
 }
 
+/// Plans `node` of `t` on the OVN datapath with an external cable (as in
+/// Kubernetes: the gateway engine's), whatever the example file says.
 fn plan_ovn(t: &Topology, node: &str, ovn: Option<OvnFacts>) -> plan::HostPlan {
+    let mut t = t.clone();
+    t.cluster.cable = None;
+    let t = &t;
     let (facts, discovered) = ovn_facts(t, node);
     let c = constructs(Switches::ALL_ON);
     let input = plan::PlanInput {
