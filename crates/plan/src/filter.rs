@@ -14,9 +14,9 @@
 //!   takes the CNI address; local->remote and remote->local keep their
 //!   sources (`snat to ip saddr` binds NAT so no later masquerade applies;
 //!   an `accept` is not final across tables, so it is only the degraded
-//!   form). Under Globalnet (`cluster.globalCIDR`) there is no
-//!   local->remote rule: Globalnet's SNAT must decide those flows, and
-//!   anything here would run first. No rule uses packet marks (Globalnet
+//!   form). Under Globalnet (`cluster.globalCIDR`) the active gateway has
+//!   no local->remote rule: Globalnet's SNAT must decide those flows, and
+//!   anything here would run first (other nodes keep it). No rule uses packet marks (Globalnet
 //!   owns 0xC0000).
 //! - `ra-mss` (filter postrouting, priority mangle; never a route chain,
 //!   which only the output hook takes): TCP SYNs jump to `ra-mss-syn`,
@@ -249,11 +249,13 @@ impl Builder<'_, '_> {
                 ));
             }
         }
-        // Under Globalnet no local-to-remote rule at all: a self-SNAT here
-        // (srcnat - 10) would bind before Globalnet's SNAT (iptables nat,
-        // priority 100) and an iptables ACCEPT ahead of its jump would skip
-        // it; Globalnet decides those flows.
-        let globalnet = self.ctx.topo.globalnet();
+        // Under Globalnet no local-to-remote rule on the active gateway: a
+        // self-SNAT here (srcnat - 10) would bind before Globalnet's SNAT
+        // (iptables nat, priority 100) and an iptables ACCEPT ahead of its
+        // jump would skip it; Globalnet decides those flows. Globalnet runs
+        // on the gateway only: other nodes keep the rule, so that the CNI's
+        // masquerade does not hide the pod source before the gateway.
+        let globalnet = self.ctx.topo.globalnet() && self.ctx.is_gateway;
         for &v in versions {
             let (egress, text) = if c.self_snat {
                 (

@@ -21,8 +21,8 @@
 //! - [`digest`]: the `config_digest` of a topology source's bytes, as
 //!   `/status` reports it.
 
-pub mod cni;
 mod backend;
+pub mod cni;
 pub mod de;
 pub mod error;
 pub mod model;

@@ -116,6 +116,11 @@ fn program_go_like(lab: &Lab, c: usize, n: &NodePlan) -> Result<()> {
         .take_while(|l| !l.starts_with("# packet filter"))
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
+            // routeagent's own cable (table 100, `pref 100`) stays its own;
+            // see the alias below.
+            if l.contains("table 100") || l.contains("lookup 100") {
+                return l.to_string();
+            }
             l.replace(
                 " proto 166",
                 if l.starts_with("ip route") {
@@ -126,6 +131,17 @@ fn program_go_like(lab: &Lab, c: usize, n: &NodePlan) -> Result<()> {
             )
         })
         .collect();
+    // The topology gives routeagent its own cable (`cable: vxlan`), which
+    // the Go route agent never made (the gateway engine does): the lab
+    // stands it up as routeagent's, marked with its alias, so that only the
+    // Go agent's objects are left to take over.
+    let mut host = host;
+    if host
+        .iter()
+        .any(|l| l.starts_with("ip link add vxlan-tunnel"))
+    {
+        host.push("ip link set vxlan-tunnel alias routeagent".into());
+    }
     sh(&n.ns, &format!("set -e\n{}", host.join("\n")))?;
     let cluster = &lab.plan.clusters[c];
     let remote: Vec<String> = lab
