@@ -30,7 +30,7 @@
 use crate::host::{HostPlan, Route, RoutingRule};
 use crate::input::{Ctx, PlanInput};
 use crate::routes::{self, GATEWAY_RULE_PREF, GATEWAY_TABLE};
-use crate::{filter, sysctls, PlanError};
+use crate::PlanError;
 use ipnet::IpNet;
 use ruleset::IpVersion;
 use serde::{Deserialize, Serialize};
@@ -116,21 +116,7 @@ pub fn plan_ovn(input: &PlanInput<'_>, ovn: &OvnFacts) -> Result<HostPlan, PlanE
         p.rules
             .push(rule(GATEWAY_RULE_PREF, GATEWAY_TABLE, None, Some(*r)));
     }
-    p.sysctls = sysctls::plan(&ctx, &tunnel_ifaces);
-    p.ruleset = filter::ruleset(&ctx, &tunnel_ifaces, &udp_ports, false, &mut warnings);
-    ruleset::validate(&p.ruleset).map_err(|e| PlanError::Ruleset(Box::new(e)))?;
-    p.addresses.sort();
-    p.fdb.sort();
-    p.fdb.dedup();
-    p.routes.sort();
-    p.rules.sort();
-    p.rules.dedup();
-    p.sysctls.sort();
-    p.sysctls.dedup();
-    warnings.sort();
-    warnings.dedup();
-    p.warnings = warnings;
-    Ok(p)
+    crate::finish(&ctx, p, &tunnel_ifaces, &udp_ports, false, warnings)
 }
 
 fn v4(cidrs: &[IpNet]) -> Vec<IpNet> {
