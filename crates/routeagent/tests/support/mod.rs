@@ -133,7 +133,7 @@ pub fn until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Dura
 pub fn snapshot(ns: &NetNs) -> String {
     ns.sh("ip -d -j link show | sed 's/\"ifindex\":[0-9]*//g'; echo; ip -j addr show | sed 's/\"valid_life_time\":[0-9]*//g; s/\"preferred_life_time\":[0-9]*//g'; echo; \
            ip -j route show table all; echo; ip -j -6 route show table all; echo; ip -j rule show; echo; ip -j -6 rule show; echo; \
-           bridge -j fdb show | grep -v 33:33 ; echo; nft list ruleset; \
+           bridge -j fdb show | grep -v 33:33 ; echo; nft -s list ruleset; \
            for k in net.ipv4.ip_forward net.ipv4.conf.all.rp_filter net.ipv4.conf.cni0.rp_filter net.ipv4.conf.eth0.rp_filter; do sysctl -n $k; done")
         .unwrap()
         .replace("\"operstate\":\"UNKNOWN\"", "\"operstate\":\"UP\"")
