@@ -71,12 +71,12 @@ pub fn start(lab: &mut Lab) -> Result<()> {
     for c in 0..lab.plan.clusters.len() {
         connect(lab, c)?;
     }
-    Ok(())
+    handshakes(lab)
 }
 
 /// Cluster `c`'s gateway moved from node `old` (0-based; already not the
 /// active one in `lab`): flush Globalnet there, start the cable on the new
-/// gateway and re-point every gateway's peers.
+/// gateway and re-point every gateway's peers, the remote ones first.
 pub fn moved(lab: &mut Lab, c: usize, old: usize) -> Result<()> {
     let old_node = lab.plan.clusters[c].nodes[old].clone();
     if lab.config.globalnet {
@@ -95,8 +95,60 @@ pub fn moved(lab: &mut Lab, c: usize, old: usize) -> Result<()> {
     }
     start_cable(lab, c)?;
     globalnet(lab, c)?;
-    for r in 0..lab.plan.clusters.len() {
+    // The remote gateways learn the new peer first: a WireGuard handshake
+    // the new gateway sends before its peer knows its key is dropped and
+    // retried only after REKEY_TIMEOUT (5 s).
+    for r in (0..lab.plan.clusters.len()).filter(|r| *r != c) {
         connect(lab, r)?;
+    }
+    connect(lab, c)?;
+    handshakes(lab)
+}
+
+/// Waits (up to 15 s) until every active gateway's WireGuard peers have
+/// completed a handshake (`wg show submariner latest-handshakes`), as the
+/// gateway engine reports a cable connected only then: a handshake whose
+/// initiation reached a peer that did not know the sender yet is retried
+/// only after REKEY_TIMEOUT (5 s), and checks must not time that.
+fn handshakes(lab: &Lab) -> Result<()> {
+    if lab.config.cable != Cable::Wireguard {
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    for c in 0..lab.plan.clusters.len() {
+        let gw = lab.gateway(c).clone();
+        loop {
+            let out = wg_sh(
+                &gw.ns,
+                &run_dir(lab, &gw.name),
+                &format!("wg show {WG_LINK} latest-handshakes"),
+            )?;
+            let waiting: Vec<&str> = out
+                .lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some("0"))
+                .collect();
+            if waiting.is_empty() {
+                break;
+            }
+            // Re-arming the persistent keepalive sends one at once (the
+            // first may have gone out before wireguard-go saw its link up).
+            let kick: String = waiting
+                .iter()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(|k| format!("wg set {WG_LINK} peer {k} persistent-keepalive 0 && wg set {WG_LINK} peer {k} persistent-keepalive 10; "))
+                .collect();
+            wg_sh(&gw.ns, &run_dir(lab, &gw.name), &kick)?;
+            if std::time::Instant::now() > deadline {
+                return Err(LabError::Agent {
+                    node: gw.name.clone(),
+                    detail: format!(
+                        "WireGuard peers without a handshake after 15 s: {}",
+                        waiting.join(", ")
+                    ),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
     Ok(())
 }
