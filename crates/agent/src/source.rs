@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use topology::incremental::Parser;
 use topology::{Topology, TopologyError};
 use tracing::{info, warn};
 
@@ -66,17 +67,20 @@ fn read_bytes(path: &Path) -> Result<Read, TopologyError> {
         })
 }
 
-/// Parses and validates what [`read_bytes`] returned.
-fn parse(path: &Path, r: &Read) -> Result<Topology, TopologyError> {
-    Topology::from_yaml(&String::from_utf8_lossy(&r.bytes)).map_err(|e| e.in_file(path))
+/// Parses and validates what [`read_bytes`] returned, re-parsing only the
+/// parts of the file that changed since `parser`'s last parse.
+fn parse(parser: &mut Parser, path: &Path, r: &Read) -> Result<Arc<Topology>, TopologyError> {
+    parser
+        .parse(&String::from_utf8_lossy(&r.bytes))
+        .map_err(|e| e.in_file(path))
 }
 
 /// Reads and validates a topology file: (digest of its bytes, result).
-pub fn read(path: &Path) -> (String, Result<Topology, TopologyError>) {
+fn read(parser: &mut Parser, path: &Path) -> (String, Result<Arc<Topology>, TopologyError>) {
     match read_bytes(path) {
         Err(e) => (String::new(), Err(e)),
         Ok(r) => {
-            let t = parse(path, &r);
+            let t = parse(parser, path, &r);
             (r.digest, t)
         }
     }
@@ -89,10 +93,11 @@ fn refused(e: &TopologyError) -> String {
 
 impl TopologySource for FileSource {
     fn start(self) -> watch::Receiver<SourceUpdate> {
-        let (digest, first) = read(&self.path);
+        let mut parser = Parser::default();
+        let (digest, first) = read(&mut parser, &self.path);
         let init = match first {
             Ok(t) => SourceUpdate {
-                topology: Some(Arc::new(t)),
+                topology: Some(t),
                 digest,
                 error: None,
             },
@@ -124,7 +129,7 @@ impl TopologySource for FileSource {
                 }
                 let (digest, res) = match read_bytes(&self.path) {
                     Ok(r) if r.digest == last => continue,
-                    Ok(r) => (r.digest.clone(), parse(&self.path, &r)),
+                    Ok(r) => (r.digest.clone(), parse(&mut parser, &self.path, &r)),
                     // Still unreadable, as last time: already reported.
                     Err(_) if last.is_empty() => continue,
                     Err(e) => (String::new(), Err(e)),
@@ -135,7 +140,7 @@ impl TopologySource for FileSource {
                     Ok(t) => {
                         info!(path = %self.path.display(), digest = %digest, "topology changed");
                         SourceUpdate {
-                            topology: Some(Arc::new(t)),
+                            topology: Some(t),
                             digest,
                             error: None,
                         }

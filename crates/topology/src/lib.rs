@@ -18,6 +18,8 @@
 //! - `backend`: the checks of the cable fields (Endpoint `backend`,
 //!   `backendConfig`, and `cluster.cable`).
 //! - [`error`] holds [`TopologyError`].
+//! - [`incremental`]: [`incremental::Parser`], which re-parses a file only
+//!   where it changed (the file source's watcher).
 //! - [`digest`]: the `config_digest` of a topology source's bytes, as
 //!   `/status` reports it.
 
@@ -25,6 +27,7 @@ mod backend;
 pub mod cni;
 pub mod de;
 pub mod error;
+pub mod incremental;
 pub mod model;
 pub mod validate;
 

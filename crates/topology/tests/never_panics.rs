@@ -31,3 +31,26 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The incremental parser (fresh, and primed with the valid file)
+    /// returns what the whole parse returns for any edit of the file.
+    #[test]
+    fn incremental_parse_equals_whole_parse(
+        at in 0usize..BASE.len(),
+        len in 0usize..30,
+        s in "[a-z:\\-\\[\\]{}&*!#0-9./ \n]{0,16}",
+    ) {
+        let end = (at + len).min(BASE.len());
+        let text = format!("{}{}{}", &BASE[..at], s, &BASE[end..]);
+        let whole = Topology::from_yaml(&text).map_err(|e| e.to_string());
+        let mut primed = topology::incremental::Parser::default();
+        primed.parse(BASE).unwrap();
+        for p in [&mut topology::incremental::Parser::default(), &mut primed] {
+            let inc = p.parse(&text).map(|t| (*t).clone()).map_err(|e| e.to_string());
+            prop_assert_eq!(&inc, &whole);
+        }
+    }
+}
