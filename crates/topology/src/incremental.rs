@@ -29,14 +29,9 @@ struct Key(usize, u64, u64);
 
 impl Key {
     fn of(text: &str) -> Key {
-        let mut fnv: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text.as_bytes() {
-            fnv ^= u64::from(*b);
-            fnv = fnv.wrapping_mul(0x0100_0000_01b3);
-        }
         let mut sip = std::hash::DefaultHasher::new();
         text.hash(&mut sip);
-        Key(text.len(), fnv, sip.finish())
+        Key(text.len(), crate::fnv1a(text.as_bytes()), sip.finish())
     }
 }
 
