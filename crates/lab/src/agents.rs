@@ -1,6 +1,6 @@
-//! The agents: one `routeagent run` per node namespace, their `/status`
-//! (HTTP over the namespace's own 127.0.0.1), restarts and waiting for
-//! convergence.
+//! The agents: one `routeagent run` per node namespace, as a process or as
+//! a container ([`crate::container`]), their `/status` (HTTP over the
+//! namespace's own 127.0.0.1), restarts and waiting for convergence.
 
 use crate::ns::in_ns;
 use crate::{LabError, Result};
@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A running agent.
@@ -19,8 +20,13 @@ pub struct Agent {
     pub node: String,
     /// Its namespace.
     pub ns: String,
-    /// The process (`ip netns exec` execs the agent, so this is its pid).
+    /// The process (`ip netns exec` execs the agent, so this is its pid),
+    /// or the attached `podman run` of its container.
     pub child: Child,
+    /// Its container's name, when it runs as one.
+    pub container: Option<String>,
+    /// The container's first process (the agent), once looked up.
+    container_pid: OnceLock<i32>,
     /// The extra arguments it was started with.
     pub extra: Vec<String>,
     /// Its log file.
@@ -46,10 +52,17 @@ pub struct AgentSpec<'a> {
     pub port: u16,
     /// Extra `run` arguments.
     pub extra: &'a [String],
+    /// Run it as a container of this image, named and labelled with this
+    /// lab prefix: (image, prefix).
+    pub container: Option<(&'a str, &'a str)>,
 }
 
 /// `ip netns exec NS routeagent run --config F --node N --listen
-/// 127.0.0.1:PORT --state-dir D EXTRA... >>LOG 2>&1`.
+/// 127.0.0.1:PORT --state-dir D EXTRA... >>LOG 2>&1`; as a container,
+/// `podman run ... IMAGE run --config /etc/routeagent/lab/F --listen
+/// 127.0.0.1:PORT EXTRA... >>LOG 2>&1` ([`crate::container::command`]: the
+/// node name comes from the manifest's `NODE_NAME`, the state dir is its
+/// hostPath volume under D).
 pub fn spawn(spec: &AgentSpec) -> Result<Agent> {
     let err = |detail: String| LabError::Agent {
         node: spec.node.to_string(),
@@ -65,52 +78,123 @@ pub fn spawn(spec: &AgentSpec) -> Result<Agent> {
     let log2 = log
         .try_clone()
         .map_err(|e| err(format!("log {}: {e}", spec.log.display())))?;
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", spec.ns])
-        .arg(spec.binary)
-        .arg("run")
-        .arg("--config")
-        .arg(spec.config)
-        .args(["--node", spec.node])
-        .args(["--listen", &format!("127.0.0.1:{}", spec.port)])
-        .arg("--state-dir")
-        .arg(spec.state_dir)
-        .args(spec.extra)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2);
+    let listen = format!("127.0.0.1:{}", spec.port);
+    let (mut cmd, container) = match spec.container {
+        None => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", spec.ns])
+                .arg(spec.binary)
+                .arg("run")
+                .arg("--config")
+                .arg(spec.config)
+                .args(["--node", spec.node, "--listen", &listen])
+                .arg("--state-dir")
+                .arg(spec.state_dir)
+                .args(spec.extra);
+            (cmd, None)
+        }
+        Some((image, prefix)) => {
+            let name = crate::container::name(prefix, spec.node);
+            let run = container_run(spec, image, prefix)?;
+            let file = spec
+                .config
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
+            let mut args: Vec<String> = vec![
+                "run".into(),
+                "--config".into(),
+                format!("{}/{file}", crate::container::CONFIG_DIR),
+                "--listen".into(),
+                listen.clone(),
+            ];
+            args.extend(spec.extra.iter().cloned());
+            let cmd = crate::container::command(&run, crate::container::AGENT, &name, &args)?;
+            (cmd, Some(name))
+        }
+    };
+    cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
     let child = cmd.spawn().map_err(|e| {
         err(format!(
-            "cannot start `{cmd:?}`: {e}; is {} built?",
-            spec.binary.display()
+            "cannot start `{cmd:?}`: {e}; is {} there?",
+            if spec.container.is_some() {
+                "podman".into()
+            } else {
+                spec.binary.display().to_string()
+            }
         ))
     })?;
     Ok(Agent {
         node: spec.node.to_string(),
         ns: spec.ns.to_string(),
         child,
+        container,
+        container_pid: OnceLock::new(),
         extra: spec.extra.to_vec(),
         log: spec.log.to_path_buf(),
     })
 }
 
-/// Sends `sig` to the agent (`kill -SIG PID`).
+/// The container of `spec`'s node: its node root for hostPath volumes is
+/// the state dir; the topology file's directory is mounted.
+pub fn container_run<'a>(
+    spec: &'a AgentSpec,
+    image: &'a str,
+    prefix: &'a str,
+) -> Result<crate::container::Run<'a>> {
+    Ok(crate::container::Run {
+        image,
+        prefix,
+        node: spec.node,
+        ns: spec.ns,
+        host_root: spec.state_dir,
+        config_dir: spec.config.parent().ok_or_else(|| LabError::Agent {
+            node: spec.node.to_string(),
+            detail: format!("topology file {} has no directory", spec.config.display()),
+        })?,
+    })
+}
+
+/// The agent's pid: the process's, or its container's first process
+/// (looked up once).
+fn pid(agent: &Agent) -> Option<i32> {
+    let Some(name) = &agent.container else {
+        return i32::try_from(agent.child.id()).ok();
+    };
+    if let Some(p) = agent.container_pid.get() {
+        return Some(*p);
+    }
+    let p = crate::container::pid(name)?;
+    Some(*agent.container_pid.get_or_init(|| p))
+}
+
+/// Sends `sig` to the agent (`kill -SIG PID`; a container's agent is its
+/// first process, which takes SIGSTOP from this namespace like any other).
 #[allow(unsafe_code)]
 pub fn signal(agent: &Agent, sig: i32) {
-    if let Ok(pid) = i32::try_from(agent.child.id()) {
+    if let Some(pid) = pid(agent) {
         // SAFETY: kill(2) on our own child's pid; no memory involved.
         unsafe { libc::kill(pid, sig) };
     }
 }
 
 /// Stops the agent: SIGCONT (in case it was stopped), SIGTERM, up to 3 s
-/// to exit, then SIGKILL; reaps it.
+/// to exit, then SIGKILL; reaps it. A container is stopped and removed
+/// ([`crate::container::stop`]) whether or not it still runs; then its
+/// `podman run` is reaped.
 pub fn stop(agent: &mut Agent) {
-    if matches!(agent.child.try_wait(), Ok(Some(_))) {
-        return;
+    if let Some(name) = &agent.container {
+        if !matches!(agent.child.try_wait(), Ok(Some(_))) {
+            signal(agent, libc::SIGCONT);
+        }
+        crate::container::stop(name);
+    } else {
+        if matches!(agent.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        signal(agent, libc::SIGCONT);
+        signal(agent, libc::SIGTERM);
     }
-    signal(agent, libc::SIGCONT);
-    signal(agent, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         if matches!(agent.child.try_wait(), Ok(Some(_))) {

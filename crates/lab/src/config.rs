@@ -33,6 +33,34 @@ pub struct LabConfig {
     /// Whether the lab plays Globalnet (egress SNAT to a global IP on each
     /// active gateway, global CIDRs routed).
     pub globalnet: bool,
+    /// How the agents run: processes, or containers of [`LabConfig::image`].
+    pub agents: AgentMode,
+    /// The image `--agents container` runs (`bash scripts/image.sh` builds
+    /// it and prints its name).
+    pub image: String,
+}
+
+/// How the lab runs its agents (`routeagent lab demo --agents`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentMode {
+    /// `ip netns exec NS routeagent run ...` with the lab's binary.
+    #[default]
+    Process,
+    /// The image run by podman in the node's namespace with the security
+    /// context, mounts and environment of deploy/daemonset.yaml
+    /// ([`crate::container`]).
+    Container,
+}
+
+impl AgentMode {
+    /// `process` or `container`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentMode::Process => "process",
+            AgentMode::Container => "container",
+        }
+    }
 }
 
 /// Who makes the inter-cluster cable (`routeagent lab demo --cable`).
@@ -107,6 +135,8 @@ impl LabConfig {
             converge_timeout: Duration::from_secs(20),
             cable: Cable::default(),
             globalnet: false,
+            agents: AgentMode::default(),
+            image: "localhost/routeagent:dev".into(),
         }
     }
 

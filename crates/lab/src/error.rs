@@ -57,6 +57,9 @@ pub enum LabError {
     /// A check does not apply to this lab (too few nodes, another cable).
     #[error("not applicable: {0}")]
     Skipped(String),
+    /// A manifest the lab runs as containers has a field podman cannot reproduce.
+    #[error(transparent)]
+    Manifest(#[from] crate::pod::ManifestError),
     /// The configuration asks for something the lab cannot build.
     #[error("lab config: {0}")]
     Config(String),

@@ -6,7 +6,7 @@ use crate::agents::{self, Agent, AgentSpec};
 use crate::plan::{digest, NodePlan, Plan};
 use crate::report::Figures;
 use crate::snapshot::{self, Snapshot};
-use crate::{build, engine, foreign, ns, LabConfig, LabError, Result};
+use crate::{build, engine, foreign, ns, AgentMode, LabConfig, LabError, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -100,6 +100,9 @@ impl Lab {
     /// Builds the lab, writes the topology files, starts one agent per node
     /// and waits until all report converged on the current files.
     pub fn up(config: LabConfig) -> Result<Lab> {
+        if config.agents == AgentMode::Container {
+            crate::container::preflight(&config.image)?;
+        }
         let mut lab = Lab::up_network(config)?;
         engine::start(&mut lab)?;
         lab.record_foreign()?;
@@ -151,13 +154,7 @@ impl Lab {
 
     /// Config digest each node's agent must report.
     fn expected_digest(&self, node: &str) -> Result<String> {
-        let c = self
-            .plan
-            .clusters
-            .iter()
-            .position(|c| c.nodes.iter().any(|n| n.name == node))
-            .ok_or_else(|| LabError::Config(format!("no node {node}")))?;
-        let path = self.topology_path(c);
+        let path = self.topology_path(self.cluster_of(node)?);
         let bytes = std::fs::read(&path).map_err(|source| LabError::File {
             verb: "read",
             path,
@@ -223,13 +220,7 @@ impl Lab {
     /// Starts the agent of `node` with `extra` arguments.
     pub fn start_agent(&mut self, node: &str, extra: &[String]) -> Result<()> {
         let n = self.node(node)?.clone();
-        let c = self
-            .plan
-            .clusters
-            .iter()
-            .position(|c| c.nodes.iter().any(|x| x.name == node))
-            .unwrap_or(0);
-        let config = self.topology_path(c);
+        let config = self.topology_path(self.cluster_of(node)?);
         let state_dir = self.state_dir(node);
         let log = self.config.work_dir.join(format!("{node}.log"));
         let agent = agents::spawn(&AgentSpec {
@@ -241,12 +232,20 @@ impl Lab {
             log: &log,
             port: self.config.listen_port,
             extra,
+            container: self.container(),
         })?;
         self.agents.insert(node.to_string(), agent);
         Ok(())
     }
 
-    /// The state dir of `node`'s agent.
+    /// (image, prefix) when the agents run as containers.
+    pub(crate) fn container(&self) -> Option<(&str, &str)> {
+        (self.config.agents == AgentMode::Container)
+            .then_some((self.config.image.as_str(), self.config.prefix.as_str()))
+    }
+
+    /// The state dir of `node`'s agent (a container's node root for its
+    /// hostPath volumes: the state is in `run/routeagent` below it).
     pub fn state_dir(&self, node: &str) -> PathBuf {
         self.config.work_dir.join("state").join(node)
     }
@@ -302,26 +301,6 @@ impl Lab {
         agents::status(&self.node(node)?.ns, self.config.listen_port)
     }
 
-    /// Runs `routeagent ARGS...` inside `node`'s namespace (doctor, uninstall).
-    pub fn agent_command(&self, node: &str, args: &[&str]) -> Result<String> {
-        let ns = self.node(node)?.ns.clone();
-        let bin = self.config.agent_binary.to_string_lossy().into_owned();
-        ns::exec(&ns, &bin, args)
-    }
-
-    /// Stops every agent and runs `routeagent uninstall` on every node.
-    pub fn uninstall_all(&mut self) -> Result<()> {
-        let nodes: Vec<String> = self.plan.nodes().map(|(_, n)| n.name.clone()).collect();
-        for n in &nodes {
-            self.stop_agent(n);
-        }
-        for n in &nodes {
-            let dir = self.state_dir(n).to_string_lossy().into_owned();
-            self.agent_command(n, &["uninstall", "--state-dir", &dir])?;
-        }
-        Ok(())
-    }
-
     /// Compares every node's CNI-like table with the one built; records
     /// changes under `stage` and returns how many nodes changed.
     pub fn check_cni_tables(&mut self, stage: &str) -> usize {
@@ -369,10 +348,11 @@ impl Drop for Lab {
     }
 }
 
-/// Tears down whatever a lab with `prefix` left: kills every process in
-/// its namespaces, deletes them, removes `work_dir` if it is a lab's
+/// Tears down whatever a lab with `prefix` left: removes its containers
+/// ([`crate::container::remove_all`]), kills every process in its namespaces, deletes them, removes `work_dir` if it is a lab's
 /// (holds the marker). Safe after a crash or a half-finished `up`.
 pub fn down_prefix(prefix: &str, work_dir: &std::path::Path) -> Result<()> {
+    crate::container::remove_all(prefix)?;
     ns::delete_all(prefix)?;
     if work_dir.join(MARKER).exists() {
         std::fs::remove_dir_all(work_dir).map_err(|source| LabError::File {

@@ -15,6 +15,10 @@
 //! - [`engine`]: what the lab plays on the active gateways: Submariner's
 //!   gateway engine (WireGuard, VXLAN cable driver) and Globalnet's SNAT.
 //! - [`agents`]: starting/stopping agents, `/status`, waiting to converge.
+//! - [`container`]: agents as podman containers (`--agents container`).
+//! - [`pod`]: a DaemonSet's container as `podman run` flags (pure).
+//! - [`exec`]: `routeagent` commands for a node as its agent runs
+//!   (doctor, uninstall).
 //! - [`lab`]: [`Lab`] — up, down (also on drop), status, restarts, rewrites.
 //! - [`traffic`]: ping, checksummed TCP transfers, probes, iperf3.
 //! - [`snapshot`]: normalised host snapshots and their diff.
@@ -34,12 +38,15 @@ pub mod build;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod container;
 pub mod engine;
 pub mod error;
+pub mod exec;
 pub mod foreign;
 pub mod lab;
 pub mod ns;
 pub mod plan;
+pub mod pod;
 pub mod report;
 pub mod snapshot;
 pub mod stats;
@@ -49,7 +56,7 @@ pub mod traffic;
 mod manual;
 
 pub use checks::demo;
-pub use config::{Cable, LabConfig};
+pub use config::{AgentMode, Cable, LabConfig};
 pub use error::{LabError, Result};
 pub use lab::{down_prefix, status_prefix, Lab};
 pub use netns;

@@ -87,6 +87,8 @@ pub struct DemoReport {
     pub cable: crate::Cable,
     /// Whether the lab played Globalnet.
     pub globalnet: bool,
+    /// How the agents ran (`process`, `container`).
+    pub agents: crate::AgentMode,
     /// Every check, in the order run.
     pub checks: Vec<Check>,
     /// Measured figures.
@@ -107,6 +109,7 @@ impl DemoReport {
             "nodes": self.nodes,
             "cable": self.cable,
             "globalnet": self.globalnet,
+            "agents": self.agents,
             "passed": self.passed(),
             "checks": self.checks,
         });
@@ -123,9 +126,10 @@ impl fmt::Display for DemoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "routeagent lab: {} clusters x {} nodes, one agent per node, cable {}{}",
+            "routeagent lab: {} clusters x {} nodes, one agent per node ({}), cable {}{}",
             self.clusters,
             self.nodes,
+            self.agents.as_str(),
             self.cable.as_str(),
             if self.globalnet { ", Globalnet" } else { "" }
         )?;
@@ -172,6 +176,7 @@ mod tests {
             nodes: 3,
             cable: crate::Cable::Vxlan,
             globalnet: false,
+            agents: crate::AgentMode::Container,
             checks: vec![
                 Check::from_result::<String>("pod-to-pod", Ok("6 pods".into())),
                 Check::from_result::<String>("failover", Err("no traffic".into())),
@@ -188,6 +193,7 @@ mod tests {
         assert_eq!(j["passed"], false);
         assert_eq!(j["cable"], "vxlan");
         assert_eq!(j["globalnet"], false);
+        assert_eq!(j["agents"], "container");
         let skip = Check::of("failover", Err(crate::LabError::Skipped("1 node".into())));
         assert!(skip.passed && skip.skipped);
         let text = r.to_string();

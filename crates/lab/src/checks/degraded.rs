@@ -3,7 +3,6 @@
 //! reports the degradation in `/status` and in `routeagent doctor --json`.
 
 use super::{last, need, pod, usual_args};
-use crate::ns::exec_any;
 use crate::traffic::{ping, tcp_transfer};
 use crate::{Lab, LabError, Result};
 use std::net::IpAddr;
@@ -45,10 +44,8 @@ fn body(lab: &mut Lab, node: &crate::plan::NodePlan) -> Result<String> {
             s["features"][FEATURE], s["degradations"]
         )));
     }
-    let bin = lab.config.agent_binary.to_string_lossy().into_owned();
-    let (code, out, stderr) = exec_any(
-        &node.ns,
-        &bin,
+    let (code, out, stderr) = lab.agent_exec(
+        &node.name,
         &["doctor", "--json", "--assume-missing", FEATURE],
     )?;
     let doc: serde_json::Value = serde_json::from_str(&out).map_err(|e| {

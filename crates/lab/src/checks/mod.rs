@@ -110,6 +110,7 @@ pub fn demo(config: LabConfig) -> DemoReport {
         nodes: config.nodes,
         cable: config.cable,
         globalnet: config.globalnet,
+        agents: config.agents,
         ..DemoReport::default()
     };
     let third = config.clusters < 3;
