@@ -228,6 +228,27 @@ pub struct LabArgs {
     /// demo: instead of the usual checks, the takeover from Submariner's Go route agent (own lab).
     #[arg(long)]
     pub takeover: bool,
+    /// How each node's agent runs: this binary in the node's namespace
+    /// (process), or the image run by podman there with deploy/daemonset.yaml's
+    /// security context, mounts and environment (container).
+    #[arg(long, value_enum, default_value_t = LabAgents::Process)]
+    pub agents: LabAgents,
+    /// The image `--agents container` runs (`bash scripts/image.sh` builds it).
+    #[arg(
+        long,
+        env = "ROUTEAGENT_IMAGE",
+        default_value = "localhost/routeagent:dev"
+    )]
+    pub image: String,
+}
+
+/// `routeagent lab --agents`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabAgents {
+    /// `ip netns exec NODE routeagent run ...`.
+    Process,
+    /// `podman run --network ns:/run/netns/NODE ... IMAGE run ...`.
+    Container,
 }
 
 /// `routeagent lab --cable`.

@@ -362,6 +362,11 @@ fn lab(a: LabArgs) -> Result<i32> {
         LabCable::Mixed => lab::Cable::Mixed,
     };
     config.globalnet = a.globalnet;
+    config.agents = match a.agents {
+        LabAgents::Process => lab::AgentMode::Process,
+        LabAgents::Container => lab::AgentMode::Container,
+    };
+    config.image = a.image;
     if a.takeover {
         if a.action != LabAction::Demo {
             bail!("--takeover goes with `lab demo`");

@@ -21,33 +21,6 @@ const ULIMITS: [&str; 4] = [
     "nproc=1024:1024",
 ];
 
-/// Builds (or reuses) the image holding this test's binary; its name.
-fn image() -> String {
-    let podman = Command::new("podman").arg("--version").output();
-    assert!(
-        podman.as_ref().is_ok_and(|o| o.status.success()),
-        "podman is missing ({podman:?}): run scripts/setup.sh (apt-get install podman runc debootstrap)"
-    );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/image.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .env("ROUTEAGENT_BINARY", BIN)
-        .output()
-        .expect("bash scripts/image.sh");
-    assert!(
-        out.status.success(),
-        "scripts/image.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout
-        .lines()
-        .last()
-        .expect("image name")
-        .trim()
-        .to_string()
-}
-
 /// A container by name, removed on drop (`podman rm -f`) whatever happens.
 struct Container(String);
 

@@ -150,3 +150,38 @@ pub fn nft(ns: &NetNs, args: &str) -> String {
 }
 
 pub const KUBE_PROXY: &str = "table ip kube-proxy-like {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade\n\t}\n}\n";
+
+/// Builds (or reuses) the image holding this test's binary with
+/// `scripts/image.sh` (once per test binary: its tests run in parallel);
+/// its name. Panics when podman is missing.
+pub fn image() -> String {
+    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IMAGE.get_or_init(build_image).clone()
+}
+
+fn build_image() -> String {
+    use std::process::Command;
+    let podman = Command::new("podman").arg("--version").output();
+    assert!(
+        podman.as_ref().is_ok_and(|o| o.status.success()),
+        "podman is missing ({podman:?}): run scripts/setup.sh (apt-get install podman runc debootstrap)"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/image.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .env("ROUTEAGENT_BINARY", BIN)
+        .output()
+        .expect("bash scripts/image.sh");
+    assert!(
+        out.status.success(),
+        "scripts/image.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .last()
+        .expect("image name")
+        .trim()
+        .to_string()
+}
