@@ -1,84 +1,58 @@
-//! The image from `scripts/image.sh` run by podman the way a pod runs it:
-//! in the node's network namespace, every capability dropped but NET_ADMIN
-//! and NET_RAW, read-only root filesystem, no privilege escalation, so
-//! /proc/sys is read-only. `apply --once` programs the namespace (nftables
+//! The image from `scripts/image.sh` run by podman the way a pod of
+//! deploy/daemonset.yaml runs it (`lab::container`, which translates the
+//! manifest): in the node's network namespace, every capability dropped but
+//! NET_ADMIN and NET_RAW, read-only root filesystem, no privilege
+//! escalation, so /proc/sys is read-only. `apply --once` programs the namespace (nftables
 //! table, routes, per-interface sysctls over rtnetlink) and `uninstall`
 //! restores it exactly. Fails loudly when podman is missing
 //! (`scripts/setup.sh` installs it).
 mod support;
 use netns::NetNs;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Command;
 use std::time::Instant;
 use support::*;
 
-/// podman's default rlimits exceed these machines' hard limits.
-const ULIMITS: [&str; 4] = [
-    "--ulimit",
-    "nofile=1024:1024",
-    "--ulimit",
-    "nproc=1024:1024",
-];
-
-/// A container by name, removed on drop (`podman rm -f`) whatever happens.
-struct Container(String);
-
-impl Container {
-    fn new(tag: &str) -> Container {
-        static N: AtomicU32 = AtomicU32::new(0);
-        Container(format!(
-            "ra-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ))
-    }
+/// What a container printed.
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
 }
 
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "--ignore", &self.0])
-            .output();
-    }
-}
-
-/// `podman run --rm` of `image` in `ns` with the DaemonSet's security
-/// context (`--cap-drop ALL --cap-add NET_ADMIN,NET_RAW --read-only
-/// --security-opt no-new-privileges`), the topology mounted read-only and a
-/// writable state dir at /run/routeagent; the output and wall time.
-fn run(ns: &NetNs, image: &str, dir: &Path, args: &[&str]) -> (Output, f64) {
-    let c = Container::new(ns.name());
+/// `podman run --rm` of `image` in `ns` as deploy/daemonset.yaml runs the
+/// agent (`lab::container`: its security context, its hostPath volumes
+/// under `dir/root`, so the state dir is `dir/root/run/routeagent`, and its
+/// environment), with `dir` mounted read-only at /etc/routeagent/lab; the
+/// output and wall time. The container is removed whatever happens.
+fn run(ns: &NetNs, image: &str, dir: &Path, args: &[&str]) -> (Out, f64) {
+    let root = dir.join("root");
+    let run = lab::container::Run {
+        image,
+        prefix: "ra-test",
+        node: "a1",
+        ns: ns.name(),
+        host_root: &root,
+        config_dir: dir,
+    };
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let start = Instant::now();
-    let out = Command::new("podman")
-        .args(["run", "--rm", "--name", &c.0])
-        .args(["--network", &format!("ns:{}", ns.path())])
-        .args(["--cap-drop", "ALL", "--cap-add", "NET_ADMIN,NET_RAW"])
-        .args(["--read-only", "--security-opt", "no-new-privileges"])
-        .args(ULIMITS)
-        .args(["-e", "ROUTEAGENT_LOG=info"])
-        .args([
-            "-v",
-            &format!(
-                "{}:/etc/routeagent/topology.yaml:ro",
-                dir.join("topology.yaml").display()
-            ),
-            "-v",
-            &format!("{}:/run/routeagent", dir.join("state").display()),
-        ])
-        .arg(image)
-        .args(args)
-        .output()
-        .expect("podman run");
-    (out, start.elapsed().as_secs_f64() * 1e3)
+    let (code, stdout, stderr) = lab::container::run_once(&run, lab::container::AGENT, &args)
+        .unwrap_or_else(|e| panic!("podman run: {e}"));
+    (
+        Out {
+            code,
+            stdout,
+            stderr,
+        },
+        start.elapsed().as_secs_f64() * 1e3,
+    )
 }
 
-fn text(o: &Output) -> String {
+fn text(o: &Out) -> String {
     format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+        "exit {}\nstdout:\n{}\nstderr:\n{}",
+        o.code, o.stdout, o.stderr
     )
 }
 
@@ -92,7 +66,6 @@ fn image_applies_and_uninstalls_with_net_admin_only_and_read_only_proc_sys() {
         .unwrap();
     let before = snapshot(&ns);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("state")).unwrap();
     std::fs::write(
         dir.path().join("topology.yaml"),
         topology(&[("cluster-b", &["10.245.0.0/16", "10.97.0.0/16"])], "a1"),
@@ -101,7 +74,7 @@ fn image_applies_and_uninstalls_with_net_admin_only_and_read_only_proc_sys() {
 
     // doctor in the same container: /proc/sys read-only, ip_forward and the fix.
     let (out, _) = run(&ns, &image, dir.path(), &["doctor", "--json"]);
-    let doctor: serde_json::Value = serde_json::from_slice(&out.stdout)
+    let doctor: serde_json::Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("doctor --json: {e}: {}", text(&out)));
     assert_eq!(doctor["proc_sys"]["writable"], false, "{doctor:#}");
     assert_eq!(doctor["sysctls"]["net.ipv4.ip_forward"], "0");
@@ -119,16 +92,12 @@ fn image_applies_and_uninstalls_with_net_admin_only_and_read_only_proc_sys() {
             "apply",
             "--once",
             "--config",
-            "/etc/routeagent/topology.yaml",
+            "/etc/routeagent/lab/topology.yaml",
             "--node",
             "a1",
         ],
     );
-    assert!(
-        out.status.success(),
-        "apply in the container: {}",
-        text(&out)
-    );
+    assert!(out.code == 0, "apply in the container: {}", text(&out));
     let log = text(&out);
     eprintln!(
         "container apply: {ms:.0} ms wall (podman run --rm); agent: {}",
@@ -157,18 +126,16 @@ fn image_applies_and_uninstalls_with_net_admin_only_and_read_only_proc_sys() {
         ["2", "2", "1", "0"],
         "per-interface sysctls over rtnetlink; ip_forward left as it was"
     );
-    let journal = std::fs::read_to_string(dir.path().join("state/sysctl-journal.json")).unwrap();
+    let journal =
+        std::fs::read_to_string(dir.path().join("root/run/routeagent/sysctl-journal.json"))
+            .unwrap();
     assert!(
         journal.contains("\"net.ipv4.conf.cni0.rp_filter\": \"1\""),
         "{journal}"
     );
 
     let (out, _) = run(&ns, &image, dir.path(), &["uninstall"]);
-    assert!(
-        out.status.success(),
-        "uninstall in the container: {}",
-        text(&out)
-    );
+    assert!(out.code == 0, "uninstall in the container: {}", text(&out));
     assert_eq!(snapshot(&ns), before, "uninstall left traces");
     assert_eq!(
         ns.sh("sysctl -n net.ipv4.conf.cni0.rp_filter")
