@@ -5,14 +5,15 @@
 use crate::addresses::{list_addresses, AddrState};
 use crate::error::{Error, Result};
 use crate::links::{list_links, LinkTable};
-use crate::routes::{list_routes, RouteState};
-use plan::routes::MAIN_TABLE;
+use crate::routes::{list_routes_where, RouteFilter, RouteState};
 use plan::{FactsQuery, HostFacts, Iface};
 use rtnetlink::Handle;
 use std::net::{IpAddr, Ipv4Addr};
 
-/// Answers `q` from one link dump and one address dump
-/// (`ip -j link` + `ip -j addr`):
+/// Answers `q` from one link dump, one address dump and one dump of the
+/// main table's IPv4 unicast routes, filtered by the kernel
+/// (`ip -j link` + `ip -j addr` + `ip -4 -j route show table main type
+/// unicast`; not the other tables' thousands of routes):
 /// - uplink: the interface holding `q.node_ip` (`ip -o addr show to NODE_IP`),
 ///   with its MTU; an error when no interface holds it;
 /// - cni: the interface named `q.cni_interface` if given (its address inside
@@ -63,11 +64,7 @@ pub(crate) async fn discover(handle: &Handle, q: &FactsQuery) -> Result<HostFact
     let public = public_ip
         .and_then(|ip| holder(&links, &addrs, ip))
         .filter(|p| p.name != uplink.name);
-    let main: Vec<RouteState> = list_routes(handle)
-        .await?
-        .into_iter()
-        .filter(|r| r.table == MAIN_TABLE && r.dst.addr().is_ipv4() && r.kind == 1)
-        .collect();
+    let main: Vec<RouteState> = list_routes_where(handle, &RouteFilter::MAIN_V4_UNICAST).await?;
     let default_route = main
         .iter()
         .filter(|r| r.dst.prefix_len() == 0)

@@ -23,7 +23,8 @@ pub struct Host {
 }
 
 impl Host {
-    /// Opens an rtnetlink socket in the calling thread's network namespace
+    /// Opens an rtnetlink socket (strict checking on when the kernel has it,
+    /// for filtered dumps) in the calling thread's network namespace
     /// and spawns its connection task on the current tokio runtime (any
     /// flavour, IO enabled; a current-thread runtime made inside
     /// `NetNs::run` works). Starts with an empty sysctl journal.
@@ -34,8 +35,8 @@ impl Host {
     /// Like [`Host::new`], resuming a journal the agent persisted.
     pub fn with_journal(journal: SysctlJournal) -> Result<Host> {
         let rt = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let (conn, handle, _) =
-            rtnetlink::new_connection().map_err(|cause| Error::Socket { cause })?;
+        let (conn, handle, _strict) =
+            crate::netlink::connect().map_err(|cause| Error::Socket { cause })?;
         rt.spawn(conn);
         Ok(Host {
             handle,

@@ -1,13 +1,39 @@
-//! Low-level rtnetlink plumbing shared by every object folder: sending a
-//! request and waiting for its ack, dumping, errno classification, and
-//! turning an rtnetlink error into an [`Error`] that names the object.
+//! Low-level rtnetlink plumbing shared by every object folder: opening the
+//! connection, sending a request and waiting for its ack, dumping, errno
+//! classification, and turning an rtnetlink error into an [`Error`] that
+//! names the object.
 
 use crate::error::Error;
 use futures::StreamExt;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::RouteNetlinkMessage;
+use rtnetlink::proto::Connection;
+use rtnetlink::sys::AsyncSocket;
 use rtnetlink::Handle;
 use std::io;
+
+/// Opens an rtnetlink socket (`rtnetlink::new_connection`) with strict
+/// checking of get and dump requests turned on (`NETLINK_GET_STRICT_CHK`,
+/// Linux 4.20+), so that the kernel filters a dump by the table, protocol
+/// and type the request names instead of sending everything. Returns
+/// whether the kernel accepted the option: an older one refuses it and
+/// ignores those filters, which [`crate::routes::list_routes_where`] then
+/// applies in user space.
+pub(crate) fn connect() -> io::Result<(Connection<RouteNetlinkMessage>, Handle, bool)> {
+    let (mut conn, handle, _) = rtnetlink::new_connection()?;
+    let strict = match conn
+        .socket_mut()
+        .socket_ref()
+        .set_netlink_get_strict_chk(true)
+    {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "the kernel refuses strict netlink checking; route dumps are filtered in user space");
+            false
+        }
+    };
+    Ok((conn, handle, strict))
+}
 
 /// An rtnetlink failure before it is attached to an object.
 #[derive(Debug)]

@@ -138,3 +138,95 @@ fn default_route_and_next_hops_are_found() {
         "main table only; an on-link gateway is its own next hop"
     );
 }
+
+/// The facts' route dump (main table, IPv4 unicast) with 4000 routes in
+/// table 150: on a `Host`'s connection (strict checking) the kernel sends
+/// exactly the main table's IPv4 unicast routes, the same ones the whole
+/// unfiltered dump holds for it (and `ip -4 -j route show table main`
+/// lists); on a connection without strict checking (what a kernel older
+/// than 4.20 gives) the kernel sends everything and the same answer comes
+/// from filtering in user space. The protocol filter of the owned-routes
+/// dump is checked the same way.
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn filtered_route_dumps_equal_the_unfiltered_dump_filtered() {
+    use hostnet::routes::{
+        dump_routes, list_owned_routes, list_routes, list_routes_where, RouteFilter, RouteState,
+    };
+    let ns = node("ra-hn-dump", "10.1.0.2", "10.244.1.1");
+    ns.sh("set -e
+         ip route add default via 10.1.0.254 dev eth0 metric 100
+         ip route add default via 10.1.0.253 dev eth0 metric 50 proto static
+         ip route add 10.50.0.0/16 via 10.1.0.3 dev eth0 proto 166
+         ip route add 10.51.0.0/16 dev eth0 src 10.1.0.2 proto dhcp
+         ip route add blackhole 10.60.0.0/16
+         ip route add fd01::/64 via fd00::9 dev eth0
+         i=0; while [ $i -lt 4000 ]; do
+           echo \"route add 10.$((100 + i / 250)).$((i % 250)).0/24 dev eth0 src 10.244.1.1 table 150 proto 166\"
+           i=$((i + 1))
+         done | ip -batch -")
+        .unwrap();
+    let f = RouteFilter::MAIN_V4_UNICAST;
+    let sorted = |mut v: Vec<RouteState>| {
+        v.sort_by_key(|r| format!("{r:?}"));
+        v
+    };
+    let (all, strict_kernel, strict, plain_kernel, plain, owned, plain_owned) =
+        block(&ns, || async {
+            let h = Host::new().unwrap();
+            let (conn, plain, _) = rtnetlink::new_connection().unwrap();
+            tokio::spawn(conn);
+            (
+                list_routes(h.handle()).await.unwrap(),
+                dump_routes(h.handle(), &f).await.unwrap(),
+                list_routes_where(h.handle(), &f).await.unwrap(),
+                dump_routes(&plain, &f).await.unwrap(),
+                list_routes_where(&plain, &f).await.unwrap(),
+                list_owned_routes(h.handle()).await.unwrap(),
+                list_owned_routes(&plain).await.unwrap(),
+            )
+        });
+    let want = sorted(all.iter().filter(|r| f.matches(r)).cloned().collect());
+    let mut dsts: Vec<String> = want.iter().map(|r| r.dst.to_string()).collect();
+    dsts.dedup();
+    // Independent truth: `ip -j` omits `type` for unicast routes.
+    let ip_dsts: Vec<String> = json(&ns, "ip -4 -j route show table main")
+        .iter()
+        .filter(|r| r.get("type").is_none())
+        .map(|r| match s(r, "dst").as_str() {
+            "default" => "0.0.0.0/0".to_string(),
+            d if d.contains('/') => d.to_string(),
+            d => format!("{d}/32"),
+        })
+        .collect();
+    let mut ip_sorted = ip_dsts.clone();
+    ip_sorted.sort();
+    ip_sorted.dedup();
+    let mut dsts_sorted = dsts.clone();
+    dsts_sorted.sort();
+    assert_eq!(
+        dsts_sorted, ip_sorted,
+        "against ip -j route show table main"
+    );
+    assert!(
+        dsts.contains(&"0.0.0.0/0".to_string()) && dsts.contains(&"10.51.0.0/16".to_string()),
+        "{dsts:?}"
+    );
+    assert_eq!(want.iter().filter(|r| r.dst.prefix_len() == 0).count(), 2);
+    assert_eq!(
+        sorted(strict_kernel),
+        want,
+        "the kernel filtered the strict dump"
+    );
+    assert_eq!(sorted(strict), want);
+    assert!(
+        plain_kernel.len() > 4000,
+        "without strict checking the kernel ignores the filters ({} routes)",
+        plain_kernel.len()
+    );
+    assert_eq!(sorted(plain), want, "user-space fallback");
+    let want_owned = sorted(all.iter().filter(|r| r.protocol == 166).cloned().collect());
+    assert_eq!(want_owned.len(), 4001);
+    assert_eq!(sorted(owned), want_owned);
+    assert_eq!(sorted(plain_owned), want_owned);
+}

@@ -233,6 +233,36 @@ pub struct RouteAgentStatus {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub degraded_features: Vec<DegradedFeature>,
+    /// routeagent: what it took over on this node from Submariner's route
+    /// agent, when it found anything of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<TakeoverStatus>,
+}
+
+/// [`RouteAgentStatus::takeover`]: how many of Submariner's route agent's
+/// objects were found, adopted, removed or left in conflict, how many of
+/// others' were kept next to them, and the errors (the object lines are in
+/// the agent's `/status` and log).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TakeoverStatus {
+    /// The other agent's objects seen before anything was changed.
+    #[serde(default)]
+    pub found: u32,
+    /// Its objects kept and taken over because they match the plan.
+    #[serde(default)]
+    pub adopted: u32,
+    /// Its objects removed.
+    #[serde(default)]
+    pub removed: u32,
+    /// Others' objects sharing a name or table with its, left as they are.
+    #[serde(default)]
+    pub kept: u32,
+    /// Its objects left in place because takeover is disabled.
+    #[serde(default)]
+    pub conflicts: u32,
+    /// What could not be done, each naming its object.
+    #[serde(default, deserialize_with = "null_default")]
+    pub errors: Vec<String>,
 }
 
 /// One degraded feature in [`RouteAgentStatus::degraded_features`].

@@ -14,7 +14,7 @@
 use crate::config::KubeConfig;
 use crate::crd::{
     ConnectionStatus, DegradedFeature, EndpointSpec, LatencyRttSpec, RemoteEndpoint, RouteAgent,
-    RouteAgentStatus,
+    RouteAgentStatus, TakeoverStatus,
 };
 use errchain::Flat;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -45,6 +45,8 @@ pub struct AgentReport {
     pub failures: Vec<String>,
     /// Health of each remote gateway (from [`crate::health::HealthChecker`]).
     pub remote: Vec<RemoteHealth>,
+    /// The takeover from Submariner's route agent, when there was one.
+    pub takeover: Option<TakeoverStatus>,
 }
 
 /// One remote gateway's health.
@@ -118,6 +120,7 @@ fn core(s: &RouteAgentStatus) -> RouteAgentStatus {
     RouteAgentStatus {
         backend: None,
         degraded_features: Vec::new(),
+        takeover: None,
         ..s.clone()
     }
 }
@@ -146,6 +149,7 @@ pub fn status_of(report: &AgentReport) -> RouteAgentStatus {
                 reason: reason.clone(),
             })
             .collect(),
+        takeover: report.takeover.clone(),
     }
 }
 

@@ -11,10 +11,11 @@ use anyhow::{Context, Result};
 use hostnet::SysctlJournal;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube_source::crd::TakeoverStatus;
 use kube_source::health::HealthChecker;
 use kube_source::{AgentReport, KubeConfig, SourceState, StatusWriter};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// The running Kubernetes side of the agent.
@@ -78,10 +79,13 @@ impl Kube {
         }
     }
 
-    /// Writes the node's RouteAgent status every `every`, from `/status`.
+    /// Writes the node's RouteAgent status from `/status`: at once, within
+    /// a second of a change of what it says besides the remote gateways'
+    /// health (a takeover, a failure, a degradation), and every `every`.
     pub fn report_every(&self, every: Duration, status: SharedStatus) {
         let (writer, health) = (self.writer.clone(), self.health.clone());
         tokio::spawn(async move {
+            let mut last: Option<(AgentReport, Instant)> = None;
             loop {
                 let report = {
                     let s = status.read().unwrap_or_else(|p| p.into_inner());
@@ -93,13 +97,24 @@ impl Kube {
                             .map(|d| (d.feature.name().to_string(), d.reason.clone()))
                             .collect(),
                         failures: s.errors.clone(),
-                        remote: health.results(),
+                        remote: Vec::new(),
+                        takeover: s.takeover.as_ref().map(takeover_status),
                     }
                 };
-                if let Err(e) = writer.report(&report).await {
-                    tracing::warn!(error = %errchain::Chain(&e), "cannot write the RouteAgent status; retrying");
+                let due = last
+                    .as_ref()
+                    .is_none_or(|(r, at)| *r != report || at.elapsed() >= every);
+                if due {
+                    last = Some((report.clone(), Instant::now()));
+                    let report = AgentReport {
+                        remote: health.results(),
+                        ..report
+                    };
+                    if let Err(e) = writer.report(&report).await {
+                        tracing::warn!(error = %errchain::Chain(&e), "cannot write the RouteAgent status; retrying");
+                    }
                 }
-                tokio::time::sleep(every).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
     }
@@ -107,6 +122,19 @@ impl Kube {
     /// Deletes the node's RouteAgent (uninstall).
     pub async fn delete_status(&self) -> Result<()> {
         Ok(self.writer.delete().await?)
+    }
+}
+
+/// The RouteAgent status' summary of a takeover report.
+fn takeover_status(t: &agent::takeover::TakeoverReport) -> TakeoverStatus {
+    let n = |v: &[String]| u32::try_from(v.len()).unwrap_or(u32::MAX);
+    TakeoverStatus {
+        found: n(&t.found),
+        adopted: n(&t.adopted),
+        removed: n(&t.removed),
+        kept: n(&t.kept),
+        conflicts: n(&t.conflicts),
+        errors: t.errors.clone(),
     }
 }
 

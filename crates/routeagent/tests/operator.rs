@@ -10,13 +10,11 @@
 //! RouteAgent status is written (whole-object fallback on 403) and carries
 //! the original sysctl values (the operator mounts no state directory).
 //! Fails loudly when podman is missing.
-#[allow(dead_code, missing_docs, clippy::all)]
-#[path = "../../kube-source/tests/kubernetes/fake/mod.rs"]
-mod fake;
+mod fake_api;
 mod support;
 
-use fake::FakeApi;
-use http_body_util::BodyExt;
+use fake_api::fake::FakeApi;
+use fake_api::serve_in;
 use serde_json::json;
 use std::process::Command;
 use std::time::Duration;
@@ -29,49 +27,6 @@ const ULIMITS: [&str; 4] = [
     "--ulimit",
     "nproc=1024:1024",
 ];
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// One request to the fake, from hyper's side.
-async fn handle(
-    mut fake: FakeApi,
-    req: hyper::Request<hyper::body::Incoming>,
-) -> Result<http::Response<fake::http::Body>, BoxError> {
-    let (parts, body) = req.into_parts();
-    let bytes = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return Err(Box::new(e)),
-    };
-    let req = http::Request::from_parts(parts, kube::client::Body::from(bytes.to_vec()));
-    tower::Service::call(&mut fake, req).await
-}
-
-/// Serves `fake` over HTTP/1.1 on `listener` (bound in the node namespace)
-/// from a thread of its own.
-fn serve(fake: FakeApi, listener: std::net::TcpListener) {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async move {
-            listener.set_nonblocking(true).unwrap();
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((s, _)) = l.accept().await else { return };
-                let fake = fake.clone();
-                tokio::task::spawn_local(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(fake.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
-                        .await;
-                });
-            }
-        });
-    });
-}
-
 fn image() -> String {
     let podman = Command::new("podman").arg("--version").output();
     assert!(
@@ -146,20 +101,10 @@ fn operator_daemonset_init_waits_for_the_node_then_the_agent_converges_under_its
     let fake = FakeApi::new();
     fake.use_submariner_routeagent_crd();
     fake.enforce_operator_rbac();
-    let listener = ns
-        .run(|| std::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    serve(fake.clone(), listener);
     let dir = tempfile::tempdir().unwrap();
     // No TLS in the fake: a kubeconfig naming it (in-cluster configuration
     // would need the service account's CA and token).
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: agent\n    namespace: {NS}\ncurrent-context: fake\nusers:\n- name: agent\n  user:\n    token: fake\n"),
-    )
-    .unwrap();
+    let kubeconfig = serve_in(&ns, &fake, dir.path(), NS);
     let id = std::process::id();
     let names = Containers(vec![format!("ra-op-init-{id}"), format!("ra-op-main-{id}")]);
     let common = |name: &str| {

@@ -2,7 +2,8 @@
 //! Routes of any other protocol are read (to detect conflicts) but never
 //! changed.
 //!
-//! - [`list`]: `ip -j route show table all` (IPv4 and IPv6) as [`RouteState`]s.
+//! - [`list`]: `ip -j route show table all` (IPv4 and IPv6) as [`RouteState`]s;
+//!   [`RouteFilter`]ed dumps (`ip route show table T proto P type K`).
 //! - [`add`]: `ip route add ... proto 166` (never over another route).
 //! - [`replace`]: `ip route replace ... proto 166`.
 //! - [`del`]: `ip route del ...`.
@@ -26,7 +27,7 @@ pub use add::add_route;
 pub use del::delete_route;
 pub use delta::apply_route_delta;
 pub use ensure::ensure_routes;
-pub use list::{list_owned_routes, list_routes};
+pub use list::{dump_routes, list_owned_routes, list_routes, list_routes_where, RouteFilter};
 pub use replace::replace_route;
 
 /// The agent's protocol number, `plan::host::ROUTE_PROTOCOL` (166).

@@ -2,7 +2,7 @@
 
 use crate::common::{cfg, endpoint, init_tracing, NS};
 use crate::fake::FakeApi;
-use kube_source::crd::{ConnectionStatus, EndpointSpec, LatencyRttSpec};
+use kube_source::crd::{ConnectionStatus, EndpointSpec, LatencyRttSpec, TakeoverStatus};
 use kube_source::{AgentReport, RemoteHealth, StatusWriter};
 use serde_json::json;
 
@@ -33,6 +33,14 @@ fn report() -> AgentReport {
                 std_dev: "200µs".into(),
             }),
         }],
+        takeover: Some(TakeoverStatus {
+            found: 12,
+            adopted: 3,
+            removed: 9,
+            kept: 2,
+            conflicts: 0,
+            errors: vec![],
+        }),
     }
 }
 
@@ -65,6 +73,10 @@ async fn report_creates_one_routeagent_per_node_with_status() {
     assert_eq!(
         st["degradedFeatures"],
         json!([{"feature": "mss-clamp", "reason": "kernel lacks rt mtu; clamping to a fixed MSS"}])
+    );
+    assert_eq!(
+        st["takeover"],
+        json!({"found": 12, "adopted": 3, "removed": 9, "kept": 2, "conflicts": 0, "errors": []})
     );
     let r = &st["remoteEndpoints"][0];
     assert_eq!(
@@ -116,7 +128,7 @@ async fn submariners_crd_without_status_subresource() {
         "status written with the object at create"
     );
     assert!(
-        o["status"].get("backend").is_none(),
+        o["status"].get("backend").is_none() && o["status"].get("takeover").is_none(),
         "pruned by Submariner's schema"
     );
     // Only routeagent's own (pruned) fields differ: nothing to write.

@@ -1,6 +1,8 @@
 //! Shared helpers for the binary's namespace tests.
 #![allow(dead_code, missing_docs)]
 
+pub mod go_agent;
+
 use netns::NetNs;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

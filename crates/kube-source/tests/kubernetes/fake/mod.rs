@@ -184,7 +184,7 @@ impl FakeApi {
             .filter(|k| k.plural == "routeagents")
         {
             k.status_subresource = false;
-            k.pruned_status = vec!["backend", "degradedFeatures"];
+            k.pruned_status = vec!["backend", "degradedFeatures", "takeover"];
         }
     }
 
