@@ -204,7 +204,10 @@ impl Status {
         self.errors.extend(outcome.error_lines());
         self.warnings = outcome.warnings.clone();
         if let Some(t) = &outcome.takeover {
-            self.takeover = Some(t.clone());
+            self.takeover = Some(match self.takeover.take() {
+                Some(before) => before.followed_by(t.clone()),
+                None => t.clone(),
+            });
         }
         let c = &self.counters;
         c.passes.inc();

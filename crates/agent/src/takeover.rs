@@ -38,6 +38,20 @@ impl TakeoverReport {
         self.conflicts.extend(other.conflicts);
         self.errors.extend(other.errors);
     }
+
+    /// The report after this one's pass is followed by one that reported
+    /// `next`: `next` alone, unless this pass's takeover failed and `next`
+    /// is its retry; then what the earlier passes found and did stays, and
+    /// the conflicts and errors are the retry's.
+    pub fn followed_by(mut self, next: TakeoverReport) -> TakeoverReport {
+        if self.errors.is_empty() {
+            return next;
+        }
+        self.errors.clear();
+        self.conflicts.clear();
+        self.extend(next);
+        self
+    }
 }
 
 /// The takeover steps a pass runs.
@@ -50,4 +64,33 @@ pub trait Takeover: Send + Sync {
     /// agent's rules, chains, jumps, sets and tables, then its stale routes
     /// and rules.
     fn finish<'a>(&'a self, plan: &'a HostPlan) -> BoxFuture<'a, TakeoverReport>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TakeoverReport;
+
+    fn report(removed: &[&str], errors: &[&str]) -> TakeoverReport {
+        TakeoverReport {
+            found: removed.iter().map(|s| s.to_string()).collect(),
+            removed: removed.iter().map(|s| s.to_string()).collect(),
+            errors: errors.iter().map(|s| s.to_string()).collect(),
+            ..TakeoverReport::default()
+        }
+    }
+
+    #[test]
+    fn a_retry_keeps_what_the_failed_pass_did_and_only_its_own_errors() {
+        let failed = report(&["chain SUBMARINER-INPUT"], &["ipset busy"]);
+        let retry = report(&["ipset SUBMARINER-LOCALCIDRS"], &[]);
+        let r = failed.followed_by(retry);
+        assert_eq!(
+            r.removed,
+            ["chain SUBMARINER-INPUT", "ipset SUBMARINER-LOCALCIDRS"]
+        );
+        assert!(r.errors.is_empty());
+        // After a complete takeover a new report replaces it.
+        let next = report(&[], &[]);
+        assert_eq!(r.followed_by(next.clone()), next);
+    }
 }
