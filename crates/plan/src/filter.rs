@@ -8,7 +8,10 @@
 //!   prefix pair instead. Rules keep referring to the sets when they are
 //!   empty, so a change of remote subnets is a set-only update.
 //! - `ra-input` (filter input, priority filter): the tunnels' UDP ports.
-//! - `ra-forward` (filter forward, priority filter - 10): tunnel traffic.
+//! - `ra-forward` (filter forward, priority filter - 10): tunnel traffic;
+//!   on the OVN datapath's gateway, traffic between `ovn-k8s-mp0` and the
+//!   cable interface to or from remote subnets (SYNs clamped first, then
+//!   accepted; nothing else on those interfaces is accepted here).
 //! - `ra-postrouting` (nat postrouting, priority srcnat - 10, before the
 //!   CNI's and kube-proxy's masquerade): host traffic into vx-submariner
 //!   takes the CNI address; local->remote and remote->local keep their
@@ -65,13 +68,27 @@ fn has(cidrs: &[IpNet], v: IpVersion) -> bool {
     cidrs.iter().any(|c| IpVersion::of(&c.addr()) == v)
 }
 
-/// Builds the ruleset; see the module doc. Without `vx_submariner` (the
-/// OVN datapath) the host-traffic SNAT into `vx-submariner` is left out.
+/// What the datapath adds to or takes from the ruleset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Datapath {
+    /// The kube-proxy path: host traffic into `vx-submariner` takes the
+    /// CNI address.
+    KubeProxy,
+    /// The OVN-Kubernetes path: no `vx-submariner`; on the gateway,
+    /// `forward` names the two interfaces remote traffic is forwarded
+    /// between.
+    Ovn {
+        /// (`ovn-k8s-mp0`, the cable interface), on the gateway only.
+        forward: Option<(String, String)>,
+    },
+}
+
+/// Builds the ruleset for `datapath`; see the module doc.
 pub(crate) fn ruleset(
     ctx: &Ctx<'_>,
     tunnel_ifaces: &[String],
     udp_ports: &[u16],
-    vx_submariner: bool,
+    datapath: &Datapath,
     warnings: &mut Vec<String>,
 ) -> RuleSet {
     let c = ctx.constructs;
@@ -84,7 +101,7 @@ pub(crate) fn ruleset(
         ctx,
         tunnel_ifaces,
         udp_ports,
-        vx_submariner,
+        datapath,
     };
     let tables = match c.layout {
         TableLayout::Inet => {
@@ -109,8 +126,7 @@ struct Builder<'a, 'b> {
     ctx: &'a Ctx<'b>,
     tunnel_ifaces: &'a [String],
     udp_ports: &'a [u16],
-    /// Whether `vx-submariner` exists (not on the OVN datapath).
-    vx_submariner: bool,
+    datapath: &'a Datapath,
 }
 
 impl Builder<'_, '_> {
@@ -142,7 +158,16 @@ impl Builder<'_, '_> {
         if family.carries(IpVersion::V4) {
             t.chains.push(self.input());
         }
-        t.chains.push(self.forward());
+        let mut forward = self.forward();
+        if let Datapath::Ovn {
+            forward: Some((mp0, cable)),
+        } = self.datapath
+        {
+            if family.carries(IpVersion::V4) {
+                forward.rules.extend(self.ovn_forward(mp0, cable));
+            }
+        }
+        t.chains.push(forward);
         t.chains.push(self.postrouting(versions, warnings));
         if c.mss_clamp {
             t.chains.extend(self.mss(versions));
@@ -192,6 +217,62 @@ impl Builder<'_, '_> {
         ch
     }
 
+    /// The OVN gateway's forward rules, IPv4 only (as the OVN datapath):
+    /// `iifname MP0 oifname CABLE ip daddr @remote-v4` and `iifname CABLE
+    /// oifname MP0 ip saddr @remote-v4`, each a SYN clamp (as `ra-mss-syn`
+    /// clamps, when MSS clamping is available) then `accept`. Scoped to the
+    /// interface pair and the remote subnets: a broad `iifname` accept
+    /// would open the node's uplink to everything.
+    fn ovn_forward(&self, mp0: &str, cable: &str) -> Vec<Rule> {
+        let v = IpVersion::V4;
+        // The remote side as destination (outbound) or source (inbound).
+        let remote = |outbound: bool| -> Vec<Match> {
+            if self.ctx.constructs.interval_sets {
+                let set = set_name("remote", v);
+                return vec![if outbound {
+                    Match::daddr_in(v, set)
+                } else {
+                    Match::saddr_in(v, set)
+                }];
+            }
+            Set::aggregated("x", v, self.ctx.remote_cidrs.iter().copied())
+                .elements
+                .into_iter()
+                .map(|p| {
+                    if outbound {
+                        Match::daddr(p)
+                    } else {
+                        Match::saddr(p)
+                    }
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (iif, oif, outbound, text) in [
+            (mp0, cable, true, "from OVN into the cable"),
+            (cable, mp0, false, "from the cable into OVN"),
+        ] {
+            for m in remote(outbound) {
+                let base = [Match::iif(iif), Match::oif(oif), m];
+                if self.ctx.constructs.mss_clamp {
+                    let r = Rule::matching(std::iter::once(Match::TcpSyn).chain(base.clone()))
+                        .then(self.mss_action());
+                    out.push(self.comment(r, "clamp TCP MSS between OVN and the cable"));
+                }
+                out.push(self.comment(Rule::matching(base).then(Action::Accept), text));
+            }
+        }
+        out
+    }
+
+    /// The MSS clamp: a fixed value when one is set, else the route MTU.
+    fn mss_action(&self) -> Action {
+        match self.ctx.fixed_mss() {
+            Some(v) => Action::ClampMss(v),
+            None => Action::ClampMssToPmtu,
+        }
+    }
+
     /// Address matches from side `src` to side `dst`: one set pair, or one
     /// prefix pair per aggregated prefix without interval sets.
     fn pairs(&self, v: IpVersion, src: &str, dst: &str) -> Vec<Vec<Match>> {
@@ -226,7 +307,7 @@ impl Builder<'_, '_> {
             Hook::Postrouting,
             NAT_PRIORITY,
         );
-        if self.vx_submariner && versions.contains(&IpVersion::V4) {
+        if *self.datapath == Datapath::KubeProxy && versions.contains(&IpVersion::V4) {
             let m = [
                 Match::saddr(tunnel::network(tunnel::VX_OCTET)),
                 Match::oif(VX_SUBMARINER),
@@ -293,10 +374,7 @@ impl Builder<'_, '_> {
     /// rule); the clamp rules repeat the SYN test because a clamp without
     /// it is refused by validation.
     fn mss(&self, versions: &[IpVersion]) -> [Chain; 2] {
-        let action = match self.ctx.fixed_mss() {
-            Some(v) => Action::ClampMss(v),
-            None => Action::ClampMssToPmtu,
-        };
+        let action = self.mss_action();
         let mut base = Chain::base(
             CHAIN_MSS,
             ChainType::Filter,

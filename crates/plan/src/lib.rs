@@ -101,23 +101,29 @@ pub fn plan(input: &PlanInput<'_>) -> Result<HostPlan, PlanError> {
             .extend(routes::non_gateway(&ctx, vx.gateway_addr, &mut warnings));
     }
 
-    finish(&ctx, p, &tunnel_ifaces, &udp_ports, true, warnings)
+    finish(
+        &ctx,
+        p,
+        &tunnel_ifaces,
+        &udp_ports,
+        &filter::Datapath::KubeProxy,
+        warnings,
+    )
 }
 
 /// The steps every datapath ends with: sysctls and the packet filter for
-/// `tunnel_ifaces` and `udp_ports` (`vx_submariner`: the filter's
-/// vx-submariner rule), the ruleset validated, every list sorted and
+/// `tunnel_ifaces`, `udp_ports` and `datapath`, the ruleset validated, every list sorted and
 /// deduplicated so the plan does not depend on input order.
 pub(crate) fn finish(
     ctx: &input::Ctx<'_>,
     mut p: HostPlan,
     tunnel_ifaces: &[String],
     udp_ports: &[u16],
-    vx_submariner: bool,
+    datapath: &filter::Datapath,
     mut warnings: Vec<String>,
 ) -> Result<HostPlan, PlanError> {
     p.sysctls = sysctls::plan(ctx, tunnel_ifaces);
-    p.ruleset = filter::ruleset(ctx, tunnel_ifaces, udp_ports, vx_submariner, &mut warnings);
+    p.ruleset = filter::ruleset(ctx, tunnel_ifaces, udp_ports, datapath, &mut warnings);
     ruleset::validate(&p.ruleset).map_err(|e| PlanError::Ruleset(Box::new(e)))?;
     p.addresses.sort();
     p.fdb.sort();

@@ -19,11 +19,17 @@
 //!   `ip rule add pref 149 from R to L lookup 149`, table 149 `default via G
 //!   dev ovn-k8s-mp0`: traffic arriving on the cable is pushed into OVN.
 //! - packet filter: the kube-proxy path's ruleset without the
-//!   `vx-submariner` rules. `ra-forward` accepts everything into and out of
-//!   the cable (so `ovn-k8s-mp0` <-> cable in both directions), `ra-mss-syn`
-//!   clamps local <-> remote SYNs, and `ra-postrouting` keeps pod sources
-//!   (self-SNAT local -> remote, which also protects egress from
-//!   OVN-Kubernetes' local-gateway masquerade; accept remote -> local).
+//!   `vx-submariner` rules. On the gateway `ra-forward` accepts, per
+//!   direction, only `iifname ovn-k8s-mp0 oifname CABLE ip daddr @remote`
+//!   and `iifname CABLE oifname ovn-k8s-mp0 ip saddr @remote`, clamping
+//!   SYNs first (Submariner's `SUBMARINER-FORWARD` and
+//!   `SUBMARINER-FWD-MSSCLAMP`); CABLE is routeagent's own cable, else the
+//!   table-150 device (the Endpoint's `interface-name`, else the
+//!   default-route interface). `ra-mss-syn` clamps local <-> remote SYNs,
+//!   and `ra-postrouting` keeps pod sources (self-SNAT local -> remote,
+//!   which also protects egress from OVN-Kubernetes' local-gateway
+//!   masquerade, as upstream's egress self-SNAT does; self-SNAT remote ->
+//!   local, so OVN-Kubernetes' `mgmtport-snat` leaves the remote source).
 //!
 //! Only IPv4 is routed, as on the kube-proxy path.
 
@@ -86,6 +92,7 @@ pub fn plan_ovn(input: &PlanInput<'_>, ovn: &OvnFacts) -> Result<HostPlan, PlanE
     }
     let mut tunnel_ifaces = Vec::new();
     let mut udp_ports = Vec::new();
+    let mut forward = None;
     if let Some(local_ep) = ctx.gateway.filter(|_| ctx.is_gateway) {
         crate::own_cable(
             &ctx,
@@ -100,6 +107,9 @@ pub fn plan_ovn(input: &PlanInput<'_>, ovn: &OvnFacts) -> Result<HostPlan, PlanE
         let dev = ctx.cable_dev(local_ep, &mut warnings);
         let (r, _) = routes::table_150(&ctx, &dev, &mut warnings);
         p.routes.extend(r);
+        // The own cable's interface, else the table-150 device.
+        let cable = tunnel_ifaces.last().cloned().unwrap_or(dev);
+        forward = Some((ovn.mp0.clone(), cable));
         for r in &remote {
             for l in &local {
                 p.rules
@@ -116,7 +126,8 @@ pub fn plan_ovn(input: &PlanInput<'_>, ovn: &OvnFacts) -> Result<HostPlan, PlanE
         p.rules
             .push(rule(GATEWAY_RULE_PREF, GATEWAY_TABLE, None, Some(*r)));
     }
-    crate::finish(&ctx, p, &tunnel_ifaces, &udp_ports, false, warnings)
+    let datapath = crate::filter::Datapath::Ovn { forward };
+    crate::finish(&ctx, p, &tunnel_ifaces, &udp_ports, &datapath, warnings)
 }
 
 fn v4(cidrs: &[IpNet]) -> Vec<IpNet> {

@@ -105,3 +105,75 @@ fn no_vx_submariner_and_no_catch_all_rule() {
         assert!(!p.ruleset.to_string().contains("vx-submariner"), "{node}");
     }
 }
+
+/// The gateway's forward rules name both interfaces and the remote side,
+/// in every construct combination; no rule accepts by one interface alone
+/// (the external cable is the uplink here); other nodes have none.
+#[test]
+fn forward_rules_are_scoped_to_mp0_and_the_cable() {
+    let mut t = example("two-clusters-a");
+    t.cluster.cable = None;
+    for s in Switches::every() {
+        let c = constructs(s);
+        for node in ["a1", "a2"] {
+            let (facts, ovn) = ovn_facts(&t, node);
+            let input = plan::PlanInput {
+                topology: &t,
+                node,
+                facts: &facts,
+                constructs: &c,
+            };
+            let p = plan::plan_ovn(&input, &ovn).unwrap();
+            let text = p.ruleset.to_string();
+            let forward: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("iifname") || l.contains("oifname"))
+                .collect();
+            if node == "a2" {
+                assert!(forward.is_empty(), "{s:?}: {forward:?}");
+                continue;
+            }
+            let accepts = forward.iter().filter(|l| l.contains(" accept")).count();
+            // Without interval sets: one rule per remote prefix and direction.
+            let per_direction = if s.interval_sets { 1 } else { 2 };
+            assert_eq!(accepts, 2 * per_direction, "{s:?}: {forward:?}");
+            let clamps = forward.iter().filter(|l| l.contains("maxseg")).count();
+            assert_eq!(
+                clamps,
+                if s.mss_clamp { accepts } else { 0 },
+                "{s:?}: {forward:?}"
+            );
+            for l in &forward {
+                let l = l.trim();
+                let outbound = l.contains("iifname \"ovn-k8s-mp0\" oifname \"eth1\" ip daddr ");
+                let inbound = l.contains("iifname \"eth1\" oifname \"ovn-k8s-mp0\" ip saddr ");
+                assert!(outbound || inbound, "{s:?}: unscoped rule {l}");
+            }
+        }
+    }
+}
+
+/// With routeagent's own cable the pair is `ovn-k8s-mp0` <-> `vxlan-tunnel`.
+#[test]
+fn own_cable_is_the_forward_peer() {
+    let t = example("two-clusters-a");
+    assert!(
+        t.cluster.cable.is_some(),
+        "the example builds its own cable"
+    );
+    let (facts, ovn) = ovn_facts(&t, "a1");
+    let c = constructs(Switches::ALL_ON);
+    let input = plan::PlanInput {
+        topology: &t,
+        node: "a1",
+        facts: &facts,
+        constructs: &c,
+    };
+    let text = plan::plan_ovn(&input, &ovn).unwrap().ruleset.to_string();
+    assert!(
+        text.contains(
+            "iifname \"ovn-k8s-mp0\" oifname \"vxlan-tunnel\" ip daddr @remote-v4 accept"
+        ),
+        "{text}"
+    );
+}

@@ -30,8 +30,8 @@ pub enum Cni {
     OpenShiftSdn,
     /// `calico`.
     Calico,
-    /// `OVNKubernetes`: pod traffic goes through OVN's logical routers, which
-    /// this agent does not program (yet).
+    /// `OVNKubernetes` (`ovn-kubernetes`): pod traffic goes through OVN's
+    /// logical routers.
     OvnKubernetes,
     /// A name Submariner does not know either.
     Other(String),
@@ -43,13 +43,18 @@ pub enum Datapath {
     /// Submariner's kube-proxy datapath: `vx-submariner` to the gateway,
     /// table 150 on the gateway, the host's packet filter.
     KubeProxy,
+    /// OVN-Kubernetes: rules and tables 149/150 into `ovn-k8s-mp0` on the
+    /// host, logical router policies and static routes in the OVN
+    /// northbound database on the gateway.
+    Ovn,
 }
 
 impl Datapath {
-    /// Its name in `/status` and `/metrics` (`kube-proxy`).
+    /// Its name in `/status` and `/metrics` (`kube-proxy`, `ovn-kubernetes`).
     pub fn as_str(self) -> &'static str {
         match self {
             Datapath::KubeProxy => "kube-proxy",
+            Datapath::Ovn => "ovn-kubernetes",
         }
     }
 }
@@ -78,7 +83,7 @@ impl Cni {
             "kindnet" => Cni::KindNet,
             "openshiftsdn" => Cni::OpenShiftSdn,
             "calico" => Cni::Calico,
-            "ovnkubernetes" => Cni::OvnKubernetes,
+            "ovnkubernetes" | "ovn-kubernetes" => Cni::OvnKubernetes,
             _ => Cni::Other(s.to_string()),
         }
     }
@@ -121,9 +126,7 @@ impl Cni {
             | Cni::KindNet
             | Cni::OpenShiftSdn
             | Cni::Calico => Ok(Datapath::KubeProxy),
-            Cni::OvnKubernetes => {
-                unsupported("routes pod traffic through OVN's logical routers, which this agent does not program")
-            }
+            Cni::OvnKubernetes => Ok(Datapath::Ovn),
             Cni::Other(_) => unsupported("is not one of Submariner's names (generic, canal-flannel, flannel, weave-net, kindnet, OpenShiftSDN, calico, OVNKubernetes)"),
         }
     }
@@ -156,12 +159,12 @@ mod tests {
         assert_eq!(Cni::parse(""), Cni::Generic);
         assert_eq!(Cni::parse("OVNKubernetes"), Cni::OvnKubernetes);
         assert_eq!(Cni::parse("ovnkubernetes"), Cni::OvnKubernetes);
+        assert_eq!(Cni::parse("ovn-kubernetes"), Cni::OvnKubernetes);
         assert_eq!(Cni::parse("Calico").name(), "calico");
         assert_eq!(Cni::parse("openshiftsdn").name(), "OpenShiftSDN");
         assert_eq!(Cni::parse("weave-net").datapath(), Ok(Datapath::KubeProxy));
-        let e = Cni::parse("OVNKubernetes").datapath().unwrap_err();
-        assert!(e.to_string().contains("datapath not supported"), "{e}");
-        assert!(e.to_string().contains("OVNKubernetes"), "{e}");
+        assert_eq!(Cni::parse("OVNKubernetes").datapath(), Ok(Datapath::Ovn));
+        assert_eq!(Datapath::Ovn.as_str(), "ovn-kubernetes");
         let e = Cni::parse("cilium").datapath().unwrap_err().to_string();
         assert!(
             e.contains("\"cilium\"") && e.contains("Submariner's names"),
