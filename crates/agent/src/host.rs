@@ -2,7 +2,8 @@
 //! tested without a kernel. The binary implements it over `hostnet`.
 
 use crate::error::BoxError;
-use plan::{FactsQuery, HostFacts, HostPlan};
+use ipnet::IpNet;
+use plan::{FactsQuery, HostFacts, HostPlan, OvnFacts};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +39,14 @@ pub enum Scope {
 pub trait HostOps: Send + Sync {
     /// Answers `query` from the host (`ip -j link` + `ip -j addr`).
     fn facts<'a>(&'a self, query: &'a FactsQuery) -> BoxFuture<'a, Result<HostFacts, BoxError>>;
+    /// The OVN datapath's facts: `ovn-k8s-mp0`, its address and the
+    /// cluster router address on the route for one of `cluster_cidrs`
+    /// (`ip -4 addr show dev ovn-k8s-mp0`, `ip -4 route show dev
+    /// ovn-k8s-mp0`); a missing port is empty facts, not an error.
+    fn ovn_facts<'a>(
+        &'a self,
+        cluster_cidrs: &'a [IpNet],
+    ) -> BoxFuture<'a, Result<OvnFacts, BoxError>>;
     /// Converges links, addresses, FDB, routes, rules and sysctls to `plan`
     /// (not the packet filter). Idempotent; per-object errors are reported,
     /// not fatal.

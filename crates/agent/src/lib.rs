@@ -16,6 +16,8 @@
 //!   the packet filter (set deltas when only sets changed), verify.
 //! - [`run`]: the loop: it only schedules (topology change, resync, drift,
 //!   backoff after errors) and never exits on a host error.
+//! - [`ovn`]: [`ovn::OvnSide`], the OVN datapath's northbound side (a task
+//!   of its own, started by the first OVN pass; its status in `/status`).
 //! - [`takeover`]: [`takeover::Takeover`], taking a node over from
 //!   Submariner's Go route agent (run by a pass until done).
 //! - [`uninstall`](mod@uninstall): removes everything the agent owns.
@@ -24,6 +26,7 @@ pub mod error;
 pub mod host;
 pub mod http;
 pub mod metrics;
+pub mod ovn;
 pub mod reconcile;
 pub mod run;
 pub mod source;

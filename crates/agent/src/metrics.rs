@@ -119,6 +119,18 @@ pub fn encode(status: &Status, extra: Option<&ExtraMetrics>) -> String {
         "Whether the cluster's network plugin has a datapath this agent programs (0: it programs nothing)",
         gauge(status.datapath != "unsupported"),
     );
+    if let Some(nb) = &status.ovn {
+        r.register(
+            "routeagent_ovn_northbound_up",
+            "Whether the OVN northbound side is not degraded (0: the database is down, refuses or is misconfigured; see /status ovn.error)",
+            gauge(nb.state != "degraded"),
+        );
+        r.register(
+            "routeagent_ovn_northbound_connected",
+            "Whether a connection to the OVN northbound database is open",
+            gauge(nb.connected),
+        );
+    }
     let backend = Family::<[Label; 1], Gauge>::default();
     backend
         .get_or_create(&[("backend", Escaped(status.backend.clone()))])

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::host::{HostOps, Scope};
+use crate::ovn::OvnSide;
 use crate::takeover::{Takeover, TakeoverReport};
 use capabilities::Constructs;
 use packetfilter::{Backend, Owned};
@@ -10,7 +11,7 @@ use plan::{FactsQuery, Role};
 use ruleset::RuleSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use topology::Topology;
+use topology::{Datapath, Topology};
 use tracing::{debug, info, warn};
 
 /// How the packet filter was brought to the desired state.
@@ -118,6 +119,7 @@ pub struct Reconciler {
     filter: Option<Filter>,
     applied: Option<RuleSet>,
     takeover: Option<Arc<dyn Takeover>>,
+    ovn: Option<OvnSide>,
 }
 
 /// The packet-filter tables the agent owns (all versions).
@@ -139,7 +141,15 @@ impl Reconciler {
             filter,
             applied: None,
             takeover: None,
+            ovn: None,
         }
+    }
+
+    /// Runs the OVN datapath's northbound side through `side` whenever a
+    /// pass plans that datapath (see [`OvnSide`]).
+    pub fn with_ovn(mut self, side: OvnSide) -> Self {
+        self.ovn = Some(side);
+        self
     }
 
     /// Runs `t`'s steps in every pass until one takeover completes without
@@ -211,7 +221,9 @@ impl Reconciler {
 
     /// The steps of a pass; an `Err` stops it before the host is touched
     /// (first of all a network plugin whose datapath is not supported:
-    /// [`topology::Cni::datapath`]).
+    /// [`topology::Cni::datapath`]). The OVN datapath plans with
+    /// [`plan::plan_ovn`] and hands the northbound side its wanted state
+    /// (which converges on its own task).
     async fn pass_steps(
         &mut self,
         topo: &Topology,
@@ -219,7 +231,7 @@ impl Reconciler {
         start: Instant,
         out: &mut PassOutcome,
     ) -> Result<(), Error> {
-        topo.cluster.cni.datapath()?;
+        let datapath = topo.cluster.cni.datapath()?;
         let query = FactsQuery::new(topo, &self.node)?;
         out.role = Some(query.role);
         let facts = self.host.facts(&query).await.map_err(Error::Facts)?;
@@ -228,13 +240,33 @@ impl Reconciler {
             .as_ref()
             .map(|f| f.constructs.clone())
             .ok_or(Error::NotReady)?;
-        out.phases.facts = start.elapsed();
-        let host_plan = plan::plan(&plan::PlanInput {
+        let input = plan::PlanInput {
             topology: topo,
             node: &self.node,
             facts: &facts,
             constructs: &constructs,
-        })?;
+        };
+        let host_plan = match datapath {
+            Datapath::KubeProxy => {
+                out.phases.facts = start.elapsed();
+                if let Some(side) = &mut self.ovn {
+                    side.not_wanted();
+                }
+                plan::plan(&input)?
+            }
+            Datapath::Ovn => {
+                let ovn_facts = self
+                    .host
+                    .ovn_facts(&topo.cluster.cluster_cidrs)
+                    .await
+                    .map_err(Error::Facts)?;
+                out.phases.facts = start.elapsed();
+                if let Some(side) = &mut self.ovn {
+                    side.wants(ovn::topo::wanted(topo, &self.node, ovn_facts.mp0_addr));
+                }
+                plan::plan_ovn(&input, &ovn_facts)?
+            }
+        };
         out.warnings = host_plan.warnings.clone();
         out.phases.plan = start.elapsed() - out.phases.facts;
         let takeover = self.takeover.clone();

@@ -71,7 +71,7 @@ pub struct Status {
     pub remote_clusters: Vec<String>,
     /// The cluster's network plugin (`cluster.cni`, `SUBMARINER_NETWORKPLUGIN`).
     pub cni: String,
-    /// The datapath programmed for it (`kube-proxy`), or `unsupported`
+    /// The datapath programmed for it (`kube-proxy`, `ovn-kubernetes`), or `unsupported`
     /// (nothing is programmed; the reason is in `errors`); empty before the
     /// first topology.
     pub datapath: String,
@@ -88,6 +88,11 @@ pub struct Status {
     /// What the last takeover from Submariner's route agent found and did
     /// (`None` until one ran).
     pub takeover: Option<crate::takeover::TakeoverReport>,
+    /// The OVN northbound side (`None` until a pass planned the OVN
+    /// datapath): endpoint, `idle`/`converged`/`degraded`, whether
+    /// connected, why degraded. It does not affect `ready` or `converged`,
+    /// which are about the host.
+    pub ovn: Option<ovn::NbStatus>,
     /// Counters and histograms for /metrics.
     #[serde(skip)]
     pub counters: Counters,
@@ -145,6 +150,11 @@ impl Status {
         self.ready = false;
         self.backend = "none".into();
         self.not_ready_reason = Some(why.to_string());
+    }
+
+    /// The OVN northbound side reported `nb`.
+    pub fn ovn_changed(&mut self, nb: &ovn::NbStatus) {
+        self.ovn = Some(nb.clone());
     }
 
     /// The source has no valid topology to act on.

@@ -127,12 +127,12 @@ fn an_unsupported_network_plugin_programs_nothing_and_says_so() {
         let host = Arc::new(FakeHost::default());
         let mut r = Reconciler::new("a2", host.clone(), Some(filter(&fake)));
         let mut topo = topology(&[("cluster-b", "10.245.0.0/16")], "a1");
-        topo.cluster.cni = topology::Cni::parse("OVNKubernetes");
+        topo.cluster.cni = topology::Cni::parse("cilium");
         let out = r.pass(&topo).await;
         assert!(!out.converged());
         let err = out.error_lines().join("\n");
         assert!(
-            err.contains("datapath not supported") && err.contains("OVNKubernetes"),
+            err.contains("datapath not supported") && err.contains("cilium"),
             "{err}"
         );
         assert_eq!(fake.0.applies(), 0, "no packet filter programmed");

@@ -1,6 +1,9 @@
 //! `ip monitor link route rule neigh address`, filtered to the agent's
 //! objects: an [`Event`] whenever something the agent owns changes or
-//! disappears, so the agent can repair external changes at once.
+//! disappears, so the agent can repair external changes at once; and
+//! whenever OVN-Kubernetes' management port `ovn-k8s-mp0` gains or loses
+//! an address (the kernel drops the agent's routes through it without a
+//! notification when the address goes; ovnkube-node re-adds it).
 
 use crate::addresses::AddrState;
 use crate::error::{Error, Result};
@@ -11,8 +14,10 @@ use crate::rules::RuleState;
 use futures::{Stream, StreamExt};
 use ipnet::IpNet;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REPLACE};
+use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::neighbour::NeighbourMessage;
 use netlink_packet_route::RouteNetlinkMessage;
+use plan::ovn::MP0;
 use rtnetlink::MulticastGroup;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -78,6 +83,17 @@ pub enum Event {
         /// True for a deletion.
         deleted: bool,
     },
+    /// An IPv4/IPv6 address (not link-local) was added to or removed from
+    /// OVN-Kubernetes' management port (`ip addr add|del ... dev
+    /// ovn-k8s-mp0`).
+    ManagementPortAddress {
+        /// The port's name.
+        dev: String,
+        /// The address.
+        addr: IpNet,
+        /// True for a removal.
+        deleted: bool,
+    },
     /// The kernel dropped notifications (socket buffer overrun): the state
     /// must be re-read in full.
     Resync,
@@ -141,6 +157,7 @@ pub async fn watch() -> Result<Monitor> {
     {
         state.links.insert(l.index, l);
     }
+    state.mp0 = list_links(&handle).await?.index(MP0);
     for r in list_owned_routes(&handle).await? {
         state.routes.insert((r.table, r.dst));
     }
@@ -161,16 +178,31 @@ pub async fn watch() -> Result<Monitor> {
 }
 
 /// What the filter remembers: owned links by ifindex (FDB and address
-/// messages carry only the ifindex) and the keys of proto-166 routes.
+/// messages carry only the ifindex), the keys of proto-166 routes, and the
+/// management port's ifindex.
 #[derive(Default)]
 struct State {
     links: BTreeMap<u32, LinkState>,
     routes: BTreeSet<(u32, IpNet)>,
+    mp0: Option<u32>,
 }
 
 impl State {
     fn owned_name(&self, index: u32) -> Option<String> {
         self.links.get(&index).map(|l| l.name.clone())
+    }
+
+    /// An address change on the management port.
+    fn mp0_event(&self, m: &AddressMessage, deleted: bool) -> Option<Event> {
+        if Some(m.header.index) != self.mp0 {
+            return None;
+        }
+        let a = AddrState::from_message(m).filter(|a| !a.is_ipv6_link_local())?;
+        Some(Event::ManagementPortAddress {
+            dev: MP0.to_string(),
+            addr: a.addr,
+            deleted,
+        })
     }
 
     fn fdb_event(&self, m: &NeighbourMessage, deleted: bool) -> Option<Event> {
@@ -193,6 +225,9 @@ impl State {
         let mut out = Vec::new();
         match inner {
             RouteNetlinkMessage::NewLink(m) => {
+                if let Some(l) = LinkState::from_message(&m).filter(|l| l.name == MP0) {
+                    self.mp0 = Some(l.index);
+                }
                 if let Some(l) = LinkState::from_message(&m).filter(LinkState::is_owned) {
                     let prev = self.links.insert(l.index, l.clone());
                     if prev.is_some_and(|p| (p.up && !l.up) || p.mtu != l.mtu) {
@@ -205,11 +240,16 @@ impl State {
                 }
             }
             RouteNetlinkMessage::DelLink(m) => {
+                if self.mp0 == Some(m.header.index) {
+                    self.mp0 = None;
+                }
                 if let Some(l) = self.links.remove(&m.header.index) {
                     out.push(Event::LinkDeleted { name: l.name });
                 }
             }
+            RouteNetlinkMessage::NewAddress(m) => out.extend(self.mp0_event(&m, false)),
             RouteNetlinkMessage::DelAddress(m) => {
+                out.extend(self.mp0_event(&m, true));
                 if let (Some(a), Some(dev)) =
                     (AddrState::from_message(&m), self.owned_name(m.header.index))
                 {

@@ -131,3 +131,55 @@ fn selector_rules_and_mp0_routes_converge_and_are_repaired() {
     assert_eq!(rules(&ns), Vec::<String>::new());
     assert_eq!(ns.sh("ip route show table all proto 166").unwrap(), "");
 }
+
+/// Waits (10 s at most: the machine may be loaded) for a management-port
+/// address event with `deleted`.
+async fn mp0_event(m: &mut hostnet::Monitor, deleted: bool) -> hostnet::Event {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::time::timeout(left, m.recv()).await {
+            Ok(Some(e @ hostnet::Event::ManagementPortAddress { deleted: d, .. }))
+                if d == deleted =>
+            {
+                return e
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("monitor closed"),
+            Err(_) => panic!("no ovn-k8s-mp0 address event (deleted: {deleted}) within 10 s"),
+        }
+    }
+}
+
+/// The monitor reports `ovn-k8s-mp0` losing and regaining its address
+/// (ovnkube-node re-adding it), also when the port appears after the
+/// monitor started; other links' addresses are not reported.
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn monitor_reports_the_management_port_address() {
+    let ns = node("ra-hn-ovnmon", "10.1.0.2", "10.250.0.1");
+    let nsr = &ns;
+    block(&ns, || async move {
+        let mut m = hostnet::watch().await.unwrap();
+        nsr.sh("ip link add br9 type bridge; ip addr add 10.9.9.9/24 dev br9")
+            .unwrap();
+        nsr.sh("set -e
+                ip link add ovn-k8s-mp0 type veth peer name mp0-peer
+                ip link set ovn-k8s-mp0 up
+                ip addr add 10.244.1.2/24 dev ovn-k8s-mp0")
+            .unwrap();
+        let e = mp0_event(&mut m, false).await;
+        assert_eq!(
+            e,
+            hostnet::Event::ManagementPortAddress {
+                dev: "ovn-k8s-mp0".into(),
+                addr: net("10.244.1.2/24"),
+                deleted: false
+            }
+        );
+        nsr.sh("ip addr flush dev ovn-k8s-mp0").unwrap();
+        mp0_event(&mut m, true).await;
+        nsr.sh("ip addr add 10.244.1.2/24 dev ovn-k8s-mp0").unwrap();
+        mp0_event(&mut m, false).await;
+    });
+}

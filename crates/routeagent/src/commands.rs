@@ -17,14 +17,15 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
         Command::Plan(a) => runtime()?.block_on(plan(a)),
         Command::Apply(a) => runtime()?.block_on(apply(a)),
         Command::Uninstall(a) => runtime()?.block_on(uninstall(a)),
-        Command::Doctor(a) => doctor(a),
+        Command::Doctor(a) => crate::doctor::doctor(a),
         Command::WaitForNode(a) => runtime()?.block_on(wait_for_node(a)),
         Command::Lab(a) => lab(a),
         Command::Bench(a) => bench(a),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// A current-thread runtime with IO and timers.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -98,10 +99,13 @@ async fn run(a: RunArgs) -> Result<i32> {
         ..Default::default()
     };
     let filter_args = a.filter.clone();
+    // Started by the first pass that plans the OVN datapath.
+    let ovn = agent::ovn::OvnSide::new(ovn::NbConfig::from_env(), status.clone());
     let reconciler = with_takeover(
         Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, None),
         a.no_takeover,
-    );
+    )
+    .with_ovn(ovn);
     let agent = Agent {
         reconciler,
         source,
@@ -280,74 +284,6 @@ async fn plan(a: PlanArgs) -> Result<i32> {
     println!("\n# packet filter (nft -f)");
     print!("{}", ruleset::render::replace_script(&p.ruleset));
     Ok(0)
-}
-
-/// `routeagent doctor`: the probe's report, plus whether the cluster's
-/// network plugin has a datapath this agent programs (exit 2 when not).
-fn doctor(a: DoctorArgs) -> Result<i32> {
-    let caps = crate::filter::probe(&a.filter);
-    let choice = capabilities::choose(&caps, a.filter.packet_filter);
-    let report = probe::doctor::Report::new(&caps, choice.as_ref())
-        .with_cable(probe::cable::CableFacts::detect());
-    let leftovers = takeover::Leftovers::discover_now();
-    let cni = match (&a.network_plugin, &a.config) {
-        (Some(p), _) => topology::Cni::parse(p),
-        (None, Some(path)) => topology::Topology::load(path)?.cluster.cni,
-        (None, None) => topology::Cni::Generic,
-    };
-    let datapath = cni.datapath();
-    if a.json {
-        let mut v = report.to_json();
-        v["go_agent_leftovers"] = leftovers_json(&leftovers);
-        v["datapath"] = serde_json::json!({
-            "cni": cni.name(),
-            "supported": datapath.is_ok(),
-            "datapath": datapath.as_ref().ok().map(|d| d.as_str()),
-            "reason": datapath.as_ref().err().map(ToString::to_string),
-        });
-        if datapath.is_err() {
-            v["exit_code"] = 2.into();
-        }
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{report}");
-        match &datapath {
-            Ok(d) => println!("datapath: {} (network plugin {})", d.as_str(), cni.name()),
-            Err(e) => println!("datapath: NOT SUPPORTED: {e}"),
-        }
-        print_leftovers(&leftovers);
-    }
-    Ok(if datapath.is_err() {
-        2
-    } else {
-        report.exit_code()
-    })
-}
-
-/// `doctor`'s `go_agent_leftovers`: `{"found": [...], "kept": [...]}`, or
-/// `{"error": "..."}` when the host could not be read.
-fn leftovers_json(l: &Result<takeover::Leftovers, String>) -> serde_json::Value {
-    match l {
-        Ok(l) => serde_json::json!({"found": l.found(), "kept": l.kept()}),
-        Err(e) => serde_json::json!({"error": e}),
-    }
-}
-
-/// `doctor`'s section on what Submariner's Go route agent left.
-fn print_leftovers(l: &Result<takeover::Leftovers, String>) {
-    println!("\nSubmariner route agent leftovers (taken over at start unless --no-takeover):");
-    match l {
-        Ok(l) if l.is_empty() => println!("  none"),
-        Ok(l) => {
-            for f in l.found() {
-                println!("  {f}");
-            }
-            for k in l.kept() {
-                println!("  kept: {k}");
-            }
-        }
-        Err(e) => println!("  cannot read the host: {e}"),
-    }
 }
 
 /// `routeagent lab ...`: the lab crate does the work and the printing.

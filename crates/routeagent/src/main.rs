@@ -7,9 +7,12 @@
 //!   file, the netlink monitor as drift events.
 //! - [`kube`]: the Kubernetes source, health checks and RouteAgent status.
 //! - [`commands`]: one function per subcommand.
+//! - [`doctor`]: `routeagent doctor` (probe report, datapath, OVN
+//!   northbound database).
 
 mod cli;
 mod commands;
+mod doctor;
 mod filter;
 mod host;
 mod kube;

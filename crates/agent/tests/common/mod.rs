@@ -6,7 +6,7 @@ use agent::host::{BoxFuture, HostOps, HostReport, Scope};
 use agent::reconcile::Filter;
 use capabilities::{choose, Capabilities, PacketFilterRequest};
 use packetfilter::Fake;
-use plan::{FactsQuery, HostFacts, HostPlan, Iface};
+use plan::{FactsQuery, HostFacts, HostPlan, Iface, OvnFacts};
 use std::sync::{Arc, Mutex};
 
 /// Remembers the last plan it was asked to converge.
@@ -36,6 +36,19 @@ impl HostOps for FakeHost {
                 public: None,
                 default_route: None,
                 next_hops: Default::default(),
+            })
+        })
+    }
+    /// `ovn-k8s-mp0` holds 10.244.1.2, the cluster router is 10.244.1.1.
+    fn ovn_facts<'a>(
+        &'a self,
+        _cluster_cidrs: &'a [ipnet::IpNet],
+    ) -> BoxFuture<'a, Result<OvnFacts, BoxError>> {
+        Box::pin(async move {
+            Ok(OvnFacts {
+                mp0: plan::ovn::MP0.into(),
+                mp0_addr: Some("10.244.1.2".parse().unwrap()),
+                router: Some("10.244.1.1".parse().unwrap()),
             })
         })
     }

@@ -9,7 +9,7 @@ use agent::host::{BoxFuture, HostOps, HostReport, Scope};
 use anyhow::Result;
 use hostnet::SysctlJournal;
 use hostnet::{ConvergeReport, Host};
-use plan::{FactsQuery, HostFacts, HostPlan};
+use plan::{FactsQuery, HostFacts, HostPlan, OvnFacts};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
@@ -92,6 +92,18 @@ impl HostOps for HostnetOps {
         Box::pin(async move {
             let host = self.host.lock().await;
             host.discover(q).await.map_err(|e| Box::new(e) as BoxError)
+        })
+    }
+
+    fn ovn_facts<'a>(
+        &'a self,
+        cluster_cidrs: &'a [ipnet::IpNet],
+    ) -> BoxFuture<'a, Result<OvnFacts, BoxError>> {
+        Box::pin(async move {
+            let host = self.host.lock().await;
+            hostnet::ovn::ovn_facts(host.handle(), cluster_cidrs)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)
         })
     }
 

@@ -69,6 +69,12 @@ pub fn drift(ev: Event) -> Option<Drift> {
                 dst.map(|d| format!(" dst {d}")).unwrap_or_default()
             ),
         ),
+        // The kernel drops routes through the port with its address and
+        // says nothing about them: re-apply everything.
+        Event::ManagementPortAddress { dev, addr, deleted } => host(
+            HostObject::Address,
+            format!("{}{addr} dev {dev}", if deleted { "Deleted " } else { "" }),
+        ),
         Event::Resync => Some(Drift::HostResync),
     }
 }
@@ -90,6 +96,17 @@ mod tests {
             })
         );
         assert_eq!(drift(Event::Resync), Some(Drift::HostResync));
+        assert_eq!(
+            drift(Event::ManagementPortAddress {
+                dev: "ovn-k8s-mp0".into(),
+                addr: "10.244.1.2/24".parse().unwrap(),
+                deleted: false
+            }),
+            Some(Drift::Host {
+                object: HostObject::Address,
+                detail: "10.244.1.2/24 dev ovn-k8s-mp0".into()
+            })
+        );
         let fdb = |deleted| Event::FdbChanged {
             dev: "vx-submariner".into(),
             dst: Some("10.1.0.3".parse().unwrap()),
