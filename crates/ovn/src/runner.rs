@@ -1,8 +1,11 @@
 //! [`run`]: the northbound side as a task of its own, so that the host
 //! side never waits for the database. It converges on every change of the
 //! wanted state and on a periodic resync (which also repairs objects
-//! someone else deleted), retries a failed pass after a short delay (the
-//! session's backoff keeps reconnects spaced), and publishes an
+//! someone else deleted), at once when the connection of a converged pass
+//! closes (checked every [`LIVENESS`]: a database that goes away is seen
+//! in about a second, not at the next resync), retries a failed pass after
+//! a short delay (the session's backoff keeps reconnects spaced), and
+//! publishes an
 //! [`NbStatus`] saying what it did or why it could not: a database that is
 //! down or refuses a transaction is a `degraded` status, never an exit.
 
@@ -18,6 +21,8 @@ use crate::sync::NbSync;
 pub const RESYNC: Duration = Duration::from_secs(60);
 /// How soon a failed pass is retried.
 pub const RETRY: Duration = Duration::from_secs(2);
+/// How often a converged runner checks that its connection is still open.
+pub const LIVENESS: Duration = Duration::from_secs(1);
 
 /// What the northbound side is doing, for `/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,7 +69,9 @@ pub async fn run(
     resync: Duration,
     retry: Duration,
 ) {
-    let mut delay = Duration::ZERO;
+    let mut next = tokio::time::Instant::now();
+    // Whether the last pass converged over an open connection.
+    let mut watch_connection = false;
     loop {
         tokio::select! {
             changed = want.changed() => {
@@ -72,7 +79,13 @@ pub async fn run(
                     return;
                 }
             }
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep_until(next) => {}
+            _ = tokio::time::sleep(LIVENESS), if watch_connection => {
+                if sync.is_connected() {
+                    continue;
+                }
+                tracing::info!("OVN northbound connection closed; checking the database now");
+            }
         }
         let current = want.borrow_and_update().clone();
         let Some(desired) = current else {
@@ -81,10 +94,11 @@ pub async fn run(
                 s.error = None;
                 s.connected = sync.is_connected();
             });
-            delay = resync;
+            watch_connection = false;
+            next = tokio::time::Instant::now() + resync;
             continue;
         };
-        match sync.reconcile(&desired).await {
+        let delay = match sync.reconcile(&desired).await {
             Ok(report) => {
                 status.send_modify(|s| {
                     s.state = "converged";
@@ -94,7 +108,8 @@ pub async fn run(
                     s.routes = desired.routes.len();
                     s.changes += u64::from(report.changed());
                 });
-                delay = resync;
+                watch_connection = sync.is_connected();
+                resync
             }
             Err(e) => {
                 let text = errchain::Chain(&e).to_string();
@@ -104,8 +119,10 @@ pub async fn run(
                     s.error = Some(text);
                     s.connected = sync.is_connected();
                 });
-                delay = retry;
+                watch_connection = false;
+                retry
             }
-        }
+        };
+        next = tokio::time::Instant::now() + delay;
     }
 }

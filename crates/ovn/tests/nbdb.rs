@@ -543,3 +543,31 @@ async fn runner_degrades_while_the_database_is_down_and_recovers() {
     assert!(!p.answers, "{p:?}");
     assert!(p.error.unwrap().contains("cannot connect to OVSDB"));
 }
+
+/// With a resync far away, a database that goes away is still seen at
+/// once: the runner watches its connection (every `runner::LIVENESS`).
+#[tokio::test]
+#[ignore = "needs ovsdb-server, ovsdb-tool, ovn-nbctl (scripts/setup.sh)"]
+async fn runner_sees_a_lost_connection_before_the_resync() {
+    let mut db = NbServer::start();
+    let d = want("10.128.0.2", &[remote("c2", &["10.2.0.0/16"])]);
+    let (_want_tx, want_rx) = tokio::sync::watch::channel(Some(d));
+    let (status_tx, mut status) = tokio::sync::watch::channel(ovn::NbStatus::new("test"));
+    let task = tokio::spawn(ovn::runner::run(
+        sync(&db),
+        want_rx,
+        status_tx,
+        Duration::from_secs(3600),
+        Duration::from_millis(50),
+    ));
+    wait_status(&mut status, "converged", |s| {
+        s.state == "converged" && s.connected
+    })
+    .await;
+    db.stop();
+    let s = wait_status(&mut status, "degraded", |s| s.state == "degraded").await;
+    assert!(!s.connected, "{s:?}");
+    db.restart();
+    wait_status(&mut status, "converged again", |s| s.state == "converged").await;
+    task.abort();
+}

@@ -233,14 +233,18 @@ async fn plan(a: PlanArgs) -> Result<i32> {
     }
     let constructs = capabilities::choose(&caps, a.filter.packet_filter)
         .map_err(|nr| anyhow::anyhow!("{nr}"))?;
-    let discovered = match hostnet::Host::new() {
-        Ok(h) => h.discover(&query).await,
-        Err(e) => Err(e),
+    let host = hostnet::Host::new();
+    let discovered = match &host {
+        Ok(h) => h
+            .discover(&query)
+            .await
+            .map_err(|e| errchain::Chain(&e).to_string()),
+        Err(e) => Err(errchain::Chain(e).to_string()),
     };
     let facts = match discovered {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("note: interfaces not discovered ({}); assuming uplink eth0 (MTU 1500) holding the node IP and no CNI interface", errchain::Chain(&e));
+            eprintln!("note: interfaces not discovered ({e}); assuming uplink eth0 (MTU 1500) holding the node IP and no CNI interface");
             plan::HostFacts {
                 uplink: plan::Iface {
                     name: "eth0".into(),
@@ -254,12 +258,28 @@ async fn plan(a: PlanArgs) -> Result<i32> {
             }
         }
     };
-    let p = plan::plan(&plan::PlanInput {
+    let input = plan::PlanInput {
         topology: &topo,
         node: &a.node,
         facts: &facts,
         constructs: &constructs,
-    })?;
+    };
+    let p = match topo.cluster.cni.datapath()? {
+        topology::Datapath::KubeProxy => plan::plan(&input)?,
+        // As the agent plans it: from `ovn-k8s-mp0` as found here (none:
+        // the plan says so in its warnings).
+        topology::Datapath::Ovn => {
+            let ovn = match &host {
+                Ok(h) => hostnet::ovn::ovn_facts(h.handle(), &topo.cluster.cluster_cidrs).await?,
+                Err(_) => plan::OvnFacts {
+                    mp0: plan::ovn::MP0.into(),
+                    mp0_addr: None,
+                    router: None,
+                },
+            };
+            plan::plan_ovn(&input, &ovn)?
+        }
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(0);

@@ -60,6 +60,18 @@ impl Drop for Agent {
 }
 
 pub fn start(ns: &NetNs, config: &Path, node: &str, state: &Path, extra: &[&str]) -> Agent {
+    start_env(ns, config, node, state, extra, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_env(
+    ns: &NetNs,
+    config: &Path,
+    node: &str,
+    state: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Agent {
     let log = std::fs::File::create(state.with_extension("log")).unwrap();
     let child = ns
         .cmd(BIN)
@@ -75,6 +87,7 @@ pub fn start(ns: &NetNs, config: &Path, node: &str, state: &Path, extra: &[&str]
             state.to_str().unwrap(),
         ])
         .args(extra)
+        .envs(env.iter().copied())
         .env("ROUTEAGENT_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
