@@ -16,6 +16,8 @@
 //! - [`source`]: [`start`]: watchers + reflector stores -> [`SourceState`]
 //!   snapshots on a `tokio::sync::watch` channel; backoff, resume, grace.
 //! - [`status`]: [`StatusWriter`]: this node's `RouteAgent` status.
+//! - [`snat_exclude`]: [`snat_exclude::SnatExclude`], the node annotation
+//!   `k8s.ovn.org/node-ingress-snat-exclude-subnets` on the OVN datapath.
 //! - [`health`]: [`health::HealthChecker`]: ICMP pings to remote gateways,
 //!   results for the status and `/metrics`.
 
@@ -24,6 +26,7 @@ pub mod build;
 pub mod config;
 pub mod crd;
 pub mod health;
+pub mod snat_exclude;
 pub mod source;
 pub mod status;
 

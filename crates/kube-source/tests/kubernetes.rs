@@ -10,6 +10,7 @@
 //! - `status`: the RouteAgent status, with and without the subresource.
 //! - `lifecycle`: RouteAgent owner, delete on stop, sysctl originals.
 //! - `rbac`: Submariner's operator Role enforced by the fake (403s).
+//! - `snat_exclude`: the OVN node annotation, others' entries untouched.
 //! - `crds`: fixtures shaped like Submariner's objects; deploy/ manifests.
 //! - `health`: the ICMP pinger and checker inside network namespaces.
 
@@ -29,6 +30,8 @@ mod health;
 mod lifecycle;
 #[path = "kubernetes/rbac.rs"]
 mod rbac;
+#[path = "kubernetes/snat_exclude.rs"]
+mod snat_exclude;
 #[path = "kubernetes/source.rs"]
 mod source;
 #[path = "kubernetes/status.rs"]

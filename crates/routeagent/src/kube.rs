@@ -1,6 +1,7 @@
 //! `run --source kubernetes`: Submariner's Endpoints and Nodes as the
-//! topology source, the health checker's figures in `/metrics`, and the
-//! node's RouteAgent status written periodically.
+//! topology source, the health checker's figures in `/metrics`, the
+//! node's RouteAgent status written periodically, and on the OVN datapath
+//! the node's `k8s.ovn.org/node-ingress-snat-exclude-subnets`.
 
 use crate::host::JournalStore;
 use agent::host::BoxFuture;
@@ -13,6 +14,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube_source::crd::TakeoverStatus;
 use kube_source::health::HealthChecker;
+use kube_source::snat_exclude::SnatExclude;
 use kube_source::{AgentReport, KubeConfig, SourceState, StatusWriter};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +28,7 @@ pub struct Kube {
     pub metrics: ExtraMetrics,
     writer: Arc<StatusWriter>,
     health: HealthChecker,
+    snat_exclude: Arc<SnatExclude>,
 }
 
 impl Kube {
@@ -50,11 +53,15 @@ impl Kube {
         let health = HealthChecker::new(cfg.health_check.clone());
         health.spawn(rx.clone(), cfg.node_name.clone());
         let metrics: ExtraMetrics = Arc::new(health.clone());
+        let updates = map(rx);
+        let snat_exclude = Arc::new(SnatExclude::new(client.clone(), &cfg.node_name));
+        keep_snat_exclude(snat_exclude.clone(), updates.clone());
         Ok(Kube {
-            updates: map(rx),
+            updates,
             metrics,
             writer,
             health,
+            snat_exclude,
         })
     }
 
@@ -119,8 +126,13 @@ impl Kube {
         });
     }
 
-    /// Deletes the node's RouteAgent (uninstall).
+    /// Deletes the node's RouteAgent and removes routeagent's entries from
+    /// the node's `k8s.ovn.org/node-ingress-snat-exclude-subnets`
+    /// (uninstall).
     pub async fn delete_status(&self) -> Result<()> {
+        if let Err(e) = self.snat_exclude.keep(&[]).await {
+            tracing::warn!(error = %errchain::Chain(&e), "routeagent's OVN ingress SNAT exclusions stay on the node; remove them by hand");
+        }
         Ok(self.writer.delete().await?)
     }
 }
@@ -136,6 +148,29 @@ fn takeover_status(t: &agent::takeover::TakeoverReport) -> TakeoverStatus {
         conflicts: n(&t.conflicts),
         errors: t.errors.clone(),
     }
+}
+
+/// On the OVN datapath, keeps the node's
+/// `k8s.ovn.org/node-ingress-snat-exclude-subnets` listing the remote
+/// subnets, on every topology change and every 30 s (a failure is logged
+/// and retried; it never stops the agent).
+fn keep_snat_exclude(a: Arc<SnatExclude>, mut updates: watch::Receiver<SourceUpdate>) {
+    tokio::spawn(async move {
+        loop {
+            let topo = updates.borrow_and_update().topology.clone();
+            if let Some(t) =
+                topo.filter(|t| t.cluster.cni.datapath() == Ok(topology::Datapath::Ovn))
+            {
+                if let Err(e) = a.keep(&t.remote_cidrs()).await {
+                    tracing::warn!(error = %errchain::Chain(&e), "cannot keep the OVN ingress SNAT exclusions on the node; inbound remote traffic may lose its source");
+                }
+            }
+            match tokio::time::timeout(Duration::from_secs(30), updates.changed()).await {
+                Ok(Err(_)) => return,
+                Ok(Ok(())) | Err(_) => {}
+            }
+        }
+    });
 }
 
 /// The owner reference to pod `name` in `namespace` (`kubectl get pod`).

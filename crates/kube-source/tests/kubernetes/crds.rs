@@ -325,7 +325,8 @@ fn rbac_is_least_privilege() {
     }
     let want: BTreeMap<String, Vec<String>> = [
         ("endpoints", vec!["get", "list", "watch"]),
-        ("nodes", vec!["get", "list", "watch"]),
+        // patch: the OVN ingress SNAT exclusions annotation.
+        ("nodes", vec!["get", "list", "watch", "patch"]),
         (
             "routeagents",
             vec!["get", "create", "update", "patch", "delete"],
