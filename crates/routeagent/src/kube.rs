@@ -165,9 +165,10 @@ fn keep_snat_exclude(a: Arc<SnatExclude>, mut updates: watch::Receiver<SourceUpd
                     tracing::warn!(error = %errchain::Chain(&e), "cannot keep the OVN ingress SNAT exclusions on the node; inbound remote traffic may lose its source");
                 }
             }
-            match tokio::time::timeout(Duration::from_secs(30), updates.changed()).await {
-                Ok(Err(_)) => return,
-                Ok(Ok(())) | Err(_) => {}
+            // A change, or 30 s; the source ended: stop.
+            let next = tokio::time::timeout(Duration::from_secs(30), updates.changed()).await;
+            if let Ok(Err(_)) = next {
+                return;
             }
         }
     });
