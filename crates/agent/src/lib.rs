@@ -16,7 +16,7 @@
 //!   the packet filter (set deltas when only sets changed), verify.
 //! - [`run`]: the loop: it only schedules (topology change, resync, drift,
 //!   backoff after errors) and never exits on a host error.
-//! - [`ovn`]: [`ovn::OvnSide`], the OVN datapath's northbound side (a task
+//! - [`mod@ovn`]: [`crate::ovn::OvnSide`], the OVN datapath's northbound side (a task
 //!   of its own, started by the first OVN pass; its status in `/status`).
 //! - [`takeover`]: [`takeover::Takeover`], taking a node over from
 //!   Submariner's Go route agent (run by a pass until done).

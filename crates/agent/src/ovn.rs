@@ -2,7 +2,7 @@
 //! [`OvnSide`] starts `ovn::runner::run` as a task of its own the first
 //! time a pass plans the OVN datapath, hands it what this node wants after
 //! every such pass, and copies the runner's [`NbStatus`] into the agent's
-//! [`Status`] (`/status` `ovn`, `/metrics` `routeagent_ovn_northbound_*`,
+//! [`Status`](crate::Status) (`/status` `ovn`, `/metrics` `routeagent_ovn_northbound_*`,
 //! a log line when the state changes). A database that is down or refuses
 //! a transaction degrades only this part: the pass, the host side and
 //! `ready` do not depend on it.
