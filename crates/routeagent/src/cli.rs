@@ -166,6 +166,11 @@ pub struct UninstallArgs {
     /// State directory holding the original sysctl values to restore.
     #[arg(long, env = "ROUTEAGENT_STATE_DIR", default_value = "/run/routeagent")]
     pub state_dir: PathBuf,
+    /// The cluster's network plugin (Submariner's names): with
+    /// OVNKubernetes, routeagent's northbound rows are removed too (the
+    /// database found through OVN_NB_DB, as `run` finds it).
+    #[arg(long, env = "SUBMARINER_NETWORKPLUGIN")]
+    pub network_plugin: Option<String>,
 }
 
 /// `routeagent doctor`.

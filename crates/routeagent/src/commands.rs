@@ -2,11 +2,11 @@
 
 use crate::cli::*;
 use crate::host::HostnetOps;
+use crate::uninstall::uninstall_with;
 use agent::host::HostOps;
 use agent::source::{FileSource, TopologySource};
 use agent::{Agent, Reconciler, RunOptions, Status};
 use anyhow::{bail, Context, Result};
-use packetfilter::Backend;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +57,14 @@ async fn run(a: RunArgs) -> Result<i32> {
             // may only be on the RouteAgent.
             host.merge_journal(&k.sysctl_originals().await?).await;
         }
-        let code = uninstall_with(host.as_ref(), &a.state_dir).await;
+        // The datapath decides whether northbound rows are ours to remove.
+        let plugin = match (&a.source, &a.config) {
+            (SourceKind::File, Some(path)) => topology::Topology::load(path)
+                .ok()
+                .map(|t| t.cluster.cni.name().to_string()),
+            _ => std::env::var("SUBMARINER_NETWORKPLUGIN").ok(),
+        };
+        let code = uninstall_with(host.as_ref(), &a.state_dir, plugin.as_deref()).await;
         if let Some(k) = kube {
             k.delete_status().await?;
         }
@@ -186,40 +193,7 @@ async fn wait_for_node(a: WaitForNodeArgs) -> Result<i32> {
 /// `routeagent uninstall`.
 async fn uninstall(a: UninstallArgs) -> Result<i32> {
     let host = HostnetOps::new(&a.state_dir).await?;
-    Ok(uninstall_with(&host, &a.state_dir).await)
-}
-
-/// Removes everything the agent owns, whatever backend any version used:
-/// nftables (an error when it fails) and both iptables variants (best
-/// effort: a variant may not exist here). Prints what it did; the exit code.
-async fn uninstall_with(host: &HostnetOps, state_dir: &std::path::Path) -> i32 {
-    let mut required: Vec<Box<dyn Backend>> = vec![];
-    match packetfilter_nftables::Nftables::new() {
-        Ok(b) => required.push(Box::new(b)),
-        Err(e) => {
-            tracing::debug!(error = %errchain::Chain(&e), "nftables unavailable; nothing to remove there")
-        }
-    }
-    let best_effort: Vec<Box<dyn Backend>> = [
-        capabilities::IptablesVariant::Nft,
-        capabilities::IptablesVariant::Legacy,
-    ]
-    .into_iter()
-    .map(|v| Box::new(packetfilter_iptables::Iptables::new(v, true)) as Box<dyn Backend>)
-    .collect();
-    let done = agent::uninstall(host, &required, &best_effort).await;
-    if done.errors.is_empty() {
-        println!(
-            "uninstalled: packet filter, links, routes, rules removed; sysctls restored from {}",
-            state_dir.display()
-        );
-        0
-    } else {
-        for e in &done.errors {
-            eprintln!("error: {}", errchain::Chain(e));
-        }
-        1
-    }
+    Ok(uninstall_with(&host, &a.state_dir, a.network_plugin.as_deref()).await)
 }
 
 /// `routeagent plan`: no privileges needed; assumes a fully capable host

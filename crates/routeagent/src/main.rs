@@ -9,6 +9,8 @@
 //! - [`commands`]: one function per subcommand.
 //! - [`doctor`]: `routeagent doctor` (probe report, datapath, OVN
 //!   northbound database).
+//! - [`uninstall`]: `routeagent uninstall` and `run --uninstall` (host,
+//!   packet filter, and the OVN northbound rows on that datapath).
 
 mod cli;
 mod commands;
@@ -16,6 +18,7 @@ mod doctor;
 mod filter;
 mod host;
 mod kube;
+mod uninstall;
 
 use clap::Parser;
 

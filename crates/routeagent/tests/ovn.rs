@@ -198,11 +198,37 @@ fn ovn_gateway_against_a_real_northbound_database() {
         "the agent kept running"
     );
 
-    // Uninstall: the namespace as it was.
+    // Uninstall: the namespace as it was, and the database without
+    // routeagent's rows; OVN-Kubernetes' own priority-20000 policy (no
+    // routeagent external_ids) stays.
     drop(agent);
+    db.nbctl(&[
+        "lr-policy-add",
+        "ovn_cluster_router",
+        "20000",
+        "ip4.dst == 10.99.0.0/16",
+        "reroute",
+        "10.244.1.9",
+    ]);
+    let foreign = "ip4.dst == 10.99.0.0/16";
+    assert!(policies(&db).contains(foreign));
     let out = ns
-        .sh(&format!("{BIN} uninstall --state-dir {}", state.display()))
+        .sh(&format!(
+            "OVN_NB_DB={nb_db} {BIN} uninstall --network-plugin OVNKubernetes --state-dir {}",
+            state.display()
+        ))
         .unwrap();
     assert!(out.contains("uninstalled"), "{out}");
+    assert!(
+        out.contains("northbound: 2 logical router policies"),
+        "{out}"
+    );
+    let left = policies(&db);
+    assert!(
+        left.contains(foreign)
+            && !left.contains("10.245.0.0/16")
+            && !left.contains("10.246.0.0/16"),
+        "{left}"
+    );
     assert_eq!(snapshot(&ns), before, "uninstall left traces");
 }
