@@ -149,11 +149,7 @@ pub fn run_once(run: &Run, manifest: Manifest, args: &[String]) -> Result<(i32, 
         command: format!("podman run {} ...", run.image),
         stderr: e.to_string(),
     })?;
-    Ok((
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    Ok(crate::ns::outcome(&out))
 }
 
 /// Refuses to start when podman or `image` is missing, naming the fix.

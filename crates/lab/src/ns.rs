@@ -161,11 +161,17 @@ pub fn exec_any(ns: &str, program: &str, args: &[&str]) -> Result<(i32, String, 
             command: format!("{program} {}", args.join(" ")),
             stderr: e.to_string(),
         })?;
-    Ok((
+    Ok(outcome(&out))
+}
+
+/// A finished command's (exit code, stdout, stderr); -1 when a signal
+/// ended it.
+pub fn outcome(out: &std::process::Output) -> (i32, String, String) {
+    (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    )
 }
 
 #[cfg(test)]
