@@ -3,13 +3,10 @@
 //! made by the lab) talk to each other: both ends use `vxlan-tunnel` with
 //! VTEP `241.<private IP b.c.d>`, and pods connect both ways.
 
-use super::{last, need};
+use super::{last, need, pods_connect};
 use crate::config::Cable;
 use crate::ns::exec;
-use crate::traffic::{ping, tcp_transfer};
 use crate::{Lab, LabError, Result};
-use std::net::IpAddr;
-use std::time::Duration;
 
 /// Checks the VTEPs, then ICMP and TCP between a's and b's gateway pods
 /// and last pods, in both directions.
@@ -39,26 +36,7 @@ pub fn run(lab: &mut Lab) -> Result<String> {
         (last(lab, 1), last(lab, 0), 1),
     ];
     for (s, d, c) in &pairs {
-        ping(&s.pod_ns, d.pod_ip)?;
-        let t = tcp_transfer(
-            &s.pod_ns,
-            &d.pod_ns,
-            d.pod_ip,
-            1 << 20,
-            Duration::from_secs(10),
-        )?;
-        let want = lab.seen_from(*c, s.pod_ip);
-        if t.peer.ip() != IpAddr::V4(want) || t.sent_sha256 != t.received_sha256 {
-            return Err(LabError::Traffic {
-                from: s.pod_ns.clone(),
-                to: d.pod_ns.clone(),
-                detail: format!(
-                    "source seen {} (want {want}), sha256 equal: {}",
-                    t.peer.ip(),
-                    t.sent_sha256 == t.received_sha256
-                ),
-            });
-        }
+        pods_connect(lab, s, d, *c)?;
     }
     Ok(format!(
         "routeagent's cable ({}) and the lab's Submariner-like VXLAN cable ({}) connect: \

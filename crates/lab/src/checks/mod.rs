@@ -79,6 +79,33 @@ pub fn last(lab: &Lab, c: usize) -> NodePlan {
     pod(lab, c, usize::MAX)
 }
 
+/// ICMP, then 1 MiB of TCP from `s`'s pod to `d`'s pod (`s` in cluster
+/// `c`): the receiver must get the bytes sent, from the address cluster
+/// `c` shows for that pod ([`Lab::seen_from`]).
+pub fn pods_connect(lab: &Lab, s: &NodePlan, d: &NodePlan, c: usize) -> Result<()> {
+    crate::traffic::ping(&s.pod_ns, d.pod_ip)?;
+    let t = crate::traffic::tcp_transfer(
+        &s.pod_ns,
+        &d.pod_ns,
+        d.pod_ip,
+        1 << 20,
+        std::time::Duration::from_secs(10),
+    )?;
+    let want = lab.seen_from(c, s.pod_ip);
+    if t.peer.ip() != std::net::IpAddr::V4(want) || t.sent_sha256 != t.received_sha256 {
+        return Err(LabError::Traffic {
+            from: s.pod_ns.clone(),
+            to: d.pod_ns.clone(),
+            detail: format!(
+                "source seen {} (want {want}), sha256 equal: {}",
+                t.peer.ip(),
+                t.sent_sha256 == t.received_sha256
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The arguments `node`'s agent runs with normally.
 pub fn usual_args(lab: &Lab, node: &str) -> Vec<String> {
     lab.config
