@@ -82,6 +82,10 @@ impl OvnSide {
                 let mut nb = NbStatus::new("");
                 nb.state = "degraded";
                 nb.error = Some(reason.clone());
+                if let Some(d) = &desired {
+                    nb.role = d.role;
+                    nb.nexthop = d.nexthop;
+                }
                 if self.status_of().as_ref() != Some(&nb) {
                     warn!(error = %reason, "OVN northbound side not started; the host side is unaffected");
                     self.set_status(&nb);

@@ -75,6 +75,7 @@ struct NodeInfo {
     name: String,
     ips: Vec<IpAddr>,
     ip: IpAddr,
+    ovn: Option<topology::OvnNode>,
 }
 
 struct Candidate<'a> {
@@ -118,6 +119,7 @@ fn node_info(n: &Node) -> Result<NodeInfo, String> {
             name: n.name_any(),
             ip: *ip,
             ips,
+            ovn: None,
         }),
         None => Err(
             "has no IPv4 InternalIP in status.addresses; the kubelet sets it (check --node-ip)"
@@ -198,7 +200,14 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
                 &i.name,
                 format!("its InternalIP {} is also another node's", i.ip),
             ),
-            Ok(i) => infos.push(i),
+            Ok(mut i) => {
+                if cfg.network_plugin.datapath() == Ok(topology::Datapath::Ovn) {
+                    let (ovn, bad) = crate::ovn_node::ovn_node(n);
+                    i.ovn = ovn;
+                    notes.extend(bad);
+                }
+                infos.push(i)
+            }
             Err(r) => skip(&mut skipped, "Node", &n.name_any(), r),
         }
     }
@@ -403,6 +412,7 @@ pub fn build_topology<N: Borrow<Node>, E: Borrow<Endpoint>>(
                 .map(|i| topology::Node {
                     name: i.name,
                     ip: i.ip,
+                    ovn: i.ovn,
                 })
                 .collect(),
             gateways,

@@ -339,6 +339,47 @@ fn network_plugin_reaches_the_topology() {
     assert_eq!(built.topology.cluster.cni, topology::Cni::OvnKubernetes);
 }
 
+/// OVN-Kubernetes' node annotations reach the topology on the OVN datapath
+/// only; a bad one is a note, and the node is kept.
+#[test]
+fn ovn_node_annotations_on_the_ovn_datapath_only() {
+    use crate::ovn_node::{L3_GATEWAY_ANNOTATION, TRANSIT_ANNOTATION, ZONE_ANNOTATION};
+    let mut ns = nodes();
+    ns[0].metadata.annotations = Some(BTreeMap::from([
+        (ZONE_ANNOTATION.to_string(), "gw-1".to_string()),
+        (
+            TRANSIT_ANNOTATION.to_string(),
+            r#"{"ipv4":"100.88.0.2/16"}"#.to_string(),
+        ),
+        (
+            L3_GATEWAY_ANNOTATION.to_string(),
+            r#"{"default":{"mode":"local"}}"#.to_string(),
+        ),
+    ]));
+    ns[2].metadata.annotations = Some(BTreeMap::from([(
+        TRANSIT_ANNOTATION.to_string(),
+        "garbage".to_string(),
+    )]));
+    let eps = Vec::<Endpoint>::new();
+    let plain = build_topology(&cfg(), &ns, &eps, "worker-1", "worker-1").unwrap();
+    assert!(plain.topology.cluster.nodes.iter().all(|n| n.ovn.is_none()));
+    let mut c = cfg();
+    c.network_plugin = topology::Cni::OvnKubernetes;
+    let built = build_topology(&c, &ns, &eps, "worker-1", "worker-1").unwrap();
+    let gw1 = built.topology.node("gw-1").unwrap().ovn.clone().unwrap();
+    assert_eq!(gw1.transit_switch_ip, Some("100.88.0.2".parse().unwrap()));
+    assert_eq!(gw1.gateway_mode, Some(topology::GatewayMode::Local));
+    assert_eq!(built.topology.node("worker-1").unwrap().ovn, None);
+    assert!(
+        built
+            .notes
+            .iter()
+            .any(|n| n.contains("worker-1") && n.contains(TRANSIT_ANNOTATION)),
+        "{:?}",
+        built.notes
+    );
+}
+
 /// Endpoint `backend` / `backend_config` reach the topology (invalid keys
 /// dropped with a note); SUBMARINER_GLOBALCIDR becomes `globalCIDR` and
 /// joins the overlap check; a remote gateway inside its own subnet is kept

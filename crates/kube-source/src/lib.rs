@@ -16,6 +16,10 @@
 //! - [`source`]: [`start`]: watchers + reflector stores -> [`SourceState`]
 //!   snapshots on a `tokio::sync::watch` channel; backoff, resume, grace.
 //! - [`status`]: [`StatusWriter`]: this node's `RouteAgent` status.
+//! - [`ovn_node`]: [`ovn_node::ovn_node`], OVN-Kubernetes' node annotations
+//!   (zone, transit switch address, gateway mode) on the OVN datapath.
+//! - [`route_objects`]: Submariner's `GatewayRoute` / `NonGatewayRoute`
+//!   objects the OVN gateway writes ([`route_objects::RouteObjects`]).
 //! - [`snat_exclude`]: [`snat_exclude::SnatExclude`], the node annotation
 //!   `k8s.ovn.org/node-ingress-snat-exclude-subnets` on the OVN datapath.
 //! - [`health`]: [`health::HealthChecker`]: ICMP pings to remote gateways,
@@ -26,6 +30,8 @@ pub mod build;
 pub mod config;
 pub mod crd;
 pub mod health;
+pub mod ovn_node;
+pub mod route_objects;
 pub mod snat_exclude;
 pub mod source;
 pub mod status;

@@ -11,6 +11,7 @@
 //! - `lifecycle`: RouteAgent owner, delete on stop, sysctl originals.
 //! - `rbac`: Submariner's operator Role enforced by the fake (403s).
 //! - `snat_exclude`: the OVN node annotation, others' entries untouched.
+//! - `route_objects`: GatewayRoute / NonGatewayRoute, others' kept.
 //! - `crds`: fixtures shaped like Submariner's objects; deploy/ manifests.
 //! - `health`: the ICMP pinger and checker inside network namespaces.
 
@@ -30,6 +31,8 @@ mod health;
 mod lifecycle;
 #[path = "kubernetes/rbac.rs"]
 mod rbac;
+#[path = "kubernetes/route_objects.rs"]
+mod route_objects;
 #[path = "kubernetes/snat_exclude.rs"]
 mod snat_exclude;
 #[path = "kubernetes/source.rs"]

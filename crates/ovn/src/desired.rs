@@ -70,12 +70,27 @@ pub struct Desired {
     /// Subnets left out because their family differs from the next hop's,
     /// as `cluster subnet` texts for the status.
     pub skipped: Vec<String>,
+    /// Why this node writes them: [`ROLE_GATEWAY`] or [`ROLE_INTERCONNECT`]
+    /// (set by [`crate::topo::wanted`]; empty otherwise).
+    pub role: &'static str,
+    /// The next hop the objects lead to.
+    pub nexthop: Option<IpAddr>,
 }
+
+/// The active gateway: policies and static routes to its own
+/// `ovn-k8s-mp0` address (Submariner's `GatewayRoute`).
+pub const ROLE_GATEWAY: &str = "gateway";
+/// A node in another interconnect zone than the gateway's: policies to the
+/// gateway's transit switch address (Submariner's `NonGatewayRoute`).
+pub const ROLE_INTERCONNECT: &str = "interconnect";
 
 /// The objects for `remotes` through `nexthop`. A subnet listed by two
 /// clusters is programmed once (for the first cluster in id order).
 pub fn desired(remotes: &[Remote], nexthop: IpAddr) -> Desired {
-    let mut out = Desired::default();
+    let mut out = Desired {
+        nexthop: Some(nexthop),
+        ..Desired::default()
+    };
     let mut remotes: Vec<&Remote> = remotes.iter().collect();
     remotes.sort_by(|a, b| a.cluster_id.cmp(&b.cluster_id));
     let mut seen = BTreeSet::new();

@@ -29,11 +29,18 @@ pub const LIVENESS: Duration = Duration::from_secs(1);
 pub struct NbStatus {
     /// The database endpoint.
     pub endpoint: String,
-    /// `idle` (not the gateway: nothing to write), `converged`, or
+    /// `idle` (nothing to write: see `ovn::topo`), `converged`, or
     /// `degraded` (see `error`).
     pub state: &'static str,
     /// Whether a connection is open.
     pub connected: bool,
+    /// What this node writes: `gateway` (policies and static routes to its
+    /// own `ovn-k8s-mp0`), `interconnect` (its zone's policies to the
+    /// gateway's transit switch address), or empty (nothing).
+    pub role: &'static str,
+    /// The next hop of what it writes (with `gateway`, this node's
+    /// `ovn-k8s-mp0` address).
+    pub nexthop: Option<std::net::IpAddr>,
     /// Why the last pass failed, with its causes.
     pub error: Option<String>,
     /// Policies routeagent owns on the router after the last good pass.
@@ -51,6 +58,8 @@ impl NbStatus {
             endpoint: endpoint.to_string(),
             state: "idle",
             connected: false,
+            role: "",
+            nexthop: None,
             error: None,
             policies: 0,
             routes: 0,
@@ -91,6 +100,8 @@ pub async fn run(
         let Some(desired) = current else {
             status.send_modify(|s| {
                 s.state = "idle";
+                s.role = "";
+                s.nexthop = None;
                 s.error = None;
                 s.connected = sync.is_connected();
             });
@@ -98,6 +109,12 @@ pub async fn run(
             next = tokio::time::Instant::now() + resync;
             continue;
         };
+        status.send_if_modified(|s| {
+            let changed = s.role != desired.role || s.nexthop != desired.nexthop;
+            s.role = desired.role;
+            s.nexthop = desired.nexthop;
+            changed
+        });
         let delay = match sync.reconcile(&desired).await {
             Ok(report) => {
                 status.send_modify(|s| {

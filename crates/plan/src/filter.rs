@@ -19,7 +19,11 @@
 //!   an `accept` is not final across tables, so it is only the degraded
 //!   form). Under Globalnet (`cluster.globalCIDR`) the active gateway has
 //!   no local->remote rule: Globalnet's SNAT must decide those flows, and
-//!   anything here would run first (other nodes keep it). No rule uses packet marks (Globalnet
+//!   anything here would run first (other nodes keep it). On the OVN
+//!   datapath in shared gateway mode (`cluster.nodes[i].ovn.gatewayMode`)
+//!   local->remote is a plain `accept`: nothing masquerades it there; in
+//!   local or unknown mode the self-SNAT protects it from
+//!   `ovn-kube-local-gw-masq`. No rule uses packet marks (Globalnet
 //!   owns 0xC0000).
 //! - `ra-mss` (filter postrouting, priority mangle; never a route chain,
 //!   which only the output hook takes): TCP SYNs jump to `ra-mss-syn`,
@@ -80,6 +84,10 @@ pub(crate) enum Datapath {
     Ovn {
         /// (`ovn-k8s-mp0`, the cable interface), on the gateway only.
         forward: Option<(String, String)>,
+        /// The forward clamp's fixed MSS when the cable encrypts on a plain
+        /// interface (IPsec: the route MTU does not count ESP), else `None`
+        /// (the route MTU).
+        xfrm_mss: Option<u16>,
     },
 }
 
@@ -161,6 +169,7 @@ impl Builder<'_, '_> {
         let mut forward = self.forward();
         if let Datapath::Ovn {
             forward: Some((mp0, cable)),
+            ..
         } = self.datapath
         {
             if family.carries(IpVersion::V4) {
@@ -219,8 +228,10 @@ impl Builder<'_, '_> {
 
     /// The OVN gateway's forward rules, IPv4 only (as the OVN datapath):
     /// `iifname MP0 oifname CABLE ip daddr @remote-v4` and `iifname CABLE
-    /// oifname MP0 ip saddr @remote-v4`, each a SYN clamp (as `ra-mss-syn`
-    /// clamps, when MSS clamping is available) then `accept`. Scoped to the
+    /// oifname MP0 ip saddr @remote-v4`, each a SYN clamp (when MSS
+    /// clamping is available: as `ra-mss-syn` clamps, but on an IPsec cable
+    /// without a fixed MSS to the cable interface's MTU - 102, upstream's
+    /// 1398 on a 1500 link) then `accept`. Scoped to the
     /// interface pair and the remote subnets: a broad `iifname` accept
     /// would open the node's uplink to everything.
     fn ovn_forward(&self, mp0: &str, cable: &str) -> Vec<Rule> {
@@ -255,8 +266,17 @@ impl Builder<'_, '_> {
             for m in remote(outbound) {
                 let base = [Match::iif(iif), Match::oif(oif), m];
                 if self.ctx.constructs.mss_clamp {
+                    let action = match (self.ctx.fixed_mss(), self.datapath) {
+                        (
+                            None,
+                            Datapath::Ovn {
+                                xfrm_mss: Some(m), ..
+                            },
+                        ) => Action::ClampMss(*m),
+                        _ => self.mss_action(),
+                    };
                     let r = Rule::matching(std::iter::once(Match::TcpSyn).chain(base.clone()))
-                        .then(self.mss_action());
+                        .then(action);
                     out.push(self.comment(r, "clamp TCP MSS between OVN and the cable"));
                 }
                 out.push(self.comment(Rule::matching(base).then(Action::Accept), text));
@@ -337,8 +357,20 @@ impl Builder<'_, '_> {
         // on the gateway only: other nodes keep the rule, so that the CNI's
         // masquerade does not hide the pod source before the gateway.
         let globalnet = self.ctx.topo.globalnet() && self.ctx.is_gateway;
+        // OVN-Kubernetes in shared gateway mode masquerades nothing that
+        // leaves by the cable, so egress keeps its source without a NAT
+        // binding; local mode (`ovn-kube-local-gw-masq`) and an unknown
+        // mode get the egress self-SNAT (upstream's, PR #4189).
+        let ovn_shared = matches!(self.datapath, Datapath::Ovn { .. })
+            && self.ctx.node.ovn.as_ref().and_then(|o| o.gateway_mode)
+                == Some(topology::GatewayMode::Shared);
         for &v in versions {
-            let (egress, text) = if c.self_snat {
+            let (egress, text) = if ovn_shared {
+                (
+                    Action::Accept,
+                    "local to remote: no NAT (OVN-Kubernetes shared gateway mode)",
+                )
+            } else if c.self_snat {
                 (
                     Action::SnatToSource(v),
                     "local to remote: keep the pod source (self-SNAT)",

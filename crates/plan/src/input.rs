@@ -125,6 +125,21 @@ impl<'a> Ctx<'a> {
             || self.gateway.and_then(|g| g.backend.as_deref()) == Some(CableKind::Vxlan.as_str())
     }
 
+    /// The MSS for TCP over an IPsec cable on interface `dev`: its MTU (the
+    /// default-route interface's, else the uplink's) -
+    /// [`IPSEC_MSS_OVERHEAD`], at least the smallest valid MSS.
+    pub fn ipsec_mss(&self, dev: &str) -> u16 {
+        let mtu = [self.facts.default_route.as_ref(), Some(&self.facts.uplink)]
+            .into_iter()
+            .flatten()
+            .find(|i| i.name == dev)
+            .unwrap_or(&self.facts.uplink)
+            .mtu;
+        u16::try_from(mtu.saturating_sub(IPSEC_MSS_OVERHEAD))
+            .unwrap_or(u16::MAX)
+            .max(topology::validate::MIN_MSS)
+    }
+
     /// The fixed TCP MSS, if any: tunables.mss (the Kubernetes source puts
     /// the node annotation `submariner.io/tcp-clamp-mss` there); else under
     /// Globalnet, as Submariner's route agent forces it, the default-route
@@ -154,6 +169,10 @@ impl<'a> Ctx<'a> {
         )
     }
 }
+
+/// What Submariner's OVN handler's fixed forward MSS (1398 = 1500 - 40 -
+/// 62) takes from a 1500 link: IP and TCP headers and the IPsec overhead.
+pub const IPSEC_MSS_OVERHEAD: u32 = 102;
 
 /// What Submariner's route agent subtracts from the default-route MTU for
 /// the fixed MSS under Globalnet (IP + TCP headers and the cable's

@@ -25,11 +25,16 @@
 //!   SYNs first (Submariner's `SUBMARINER-FORWARD` and
 //!   `SUBMARINER-FWD-MSSCLAMP`); CABLE is routeagent's own cable, else the
 //!   table-150 device (the Endpoint's `interface-name`, else the
-//!   default-route interface). `ra-mss-syn` clamps local <-> remote SYNs,
-//!   and `ra-postrouting` keeps pod sources (self-SNAT local -> remote,
-//!   which also protects egress from OVN-Kubernetes' local-gateway
-//!   masquerade, as upstream's egress self-SNAT does; self-SNAT remote ->
-//!   local, so OVN-Kubernetes' `mgmtport-snat` leaves the remote source).
+//!   default-route interface). The clamp is `tunables.mss` if set; on a
+//!   cable without an interface of its own (IPsec on the default-route
+//!   interface, whose route MTU does not count ESP) the interface's MTU -
+//!   102 (upstream's fixed 1398 on a 1500 link); else the route MTU.
+//!   `ra-mss-syn` clamps local <-> remote SYNs, and `ra-postrouting` keeps
+//!   pod sources (self-SNAT local -> remote in OVN-Kubernetes' local or
+//!   unknown gateway mode, protecting egress from its local-gateway
+//!   masquerade as upstream's egress self-SNAT does, a plain accept in
+//!   shared mode; self-SNAT remote -> local, so OVN-Kubernetes'
+//!   `mgmtport-snat` leaves the remote source).
 //!
 //! Only IPv4 is routed, as on the kube-proxy path.
 
@@ -93,6 +98,7 @@ pub fn plan_ovn(input: &PlanInput<'_>, ovn: &OvnFacts) -> Result<HostPlan, PlanE
     let mut tunnel_ifaces = Vec::new();
     let mut udp_ports = Vec::new();
     let mut forward = None;
+    let mut xfrm_mss = None;
     if let Some(local_ep) = ctx.gateway.filter(|_| ctx.is_gateway) {
         crate::own_cable(
             &ctx,
@@ -108,6 +114,13 @@ pub fn plan_ovn(input: &PlanInput<'_>, ovn: &OvnFacts) -> Result<HostPlan, PlanE
         let (r, _) = routes::table_150(&ctx, &dev, &mut warnings);
         p.routes.extend(r);
         // The own cable's interface, else the table-150 device.
+        // A cable without an interface of its own (libreswan's XFRM on the
+        // default-route interface): its route MTU does not count ESP.
+        let dedicated =
+            !tunnel_ifaces.is_empty() || local_ep.interface_name().is_some() || ctx.vxlan_cable();
+        if !dedicated {
+            xfrm_mss = Some(ctx.ipsec_mss(&dev));
+        }
         let cable = tunnel_ifaces.last().cloned().unwrap_or(dev);
         forward = Some((ovn.mp0.clone(), cable));
         for r in &remote {
@@ -126,7 +139,7 @@ pub fn plan_ovn(input: &PlanInput<'_>, ovn: &OvnFacts) -> Result<HostPlan, PlanE
         p.rules
             .push(rule(GATEWAY_RULE_PREF, GATEWAY_TABLE, None, Some(*r)));
     }
-    let datapath = crate::filter::Datapath::Ovn { forward };
+    let datapath = crate::filter::Datapath::Ovn { forward, xfrm_mss };
     crate::finish(&ctx, p, &tunnel_ifaces, &udp_ports, &datapath, warnings)
 }
 

@@ -260,6 +260,7 @@ fn collisions_are_reported_and_routes_kept_when_possible() {
     t.cluster.nodes[2] = Node {
         name: "a3".into(),
         ip: ip("172.1.0.2"),
+        ovn: None,
     };
     t.validate().unwrap();
     for node in ["a1", "a2", "a3"] {
@@ -289,6 +290,7 @@ fn collisions_are_reported_and_routes_kept_when_possible() {
     t.cluster.nodes[2] = Node {
         name: "a3".into(),
         ip: ip("172.1.0.1"),
+        ovn: None,
     };
     let p = plan_for(&t, "a3", Switches::ALL_ON);
     assert!(p.routes.is_empty());

@@ -177,3 +177,78 @@ fn own_cable_is_the_forward_peer() {
         "{text}"
     );
 }
+
+/// The forward clamp: upstream's 1398 (MTU 1500 - 102) on an IPsec cable
+/// without an interface of its own, the route MTU on a cable interface
+/// (WireGuard's `interface-name`, the own cable), `tunables.mss` over both.
+#[test]
+fn forward_clamp_follows_the_cable() {
+    let clamps = |t: &Topology| -> Vec<String> {
+        let (mut facts, ovn) = ovn_facts(t, "a1");
+        facts.uplink.mtu = 1500;
+        let c = constructs(Switches::ALL_ON);
+        let input = plan::PlanInput {
+            topology: t,
+            node: "a1",
+            facts: &facts,
+            constructs: &c,
+        };
+        let text = plan::plan_ovn(&input, &ovn).unwrap().ruleset.to_string();
+        text.lines()
+            .filter(|l| l.contains("clamp TCP MSS between OVN and the cable"))
+            .map(|l| {
+                l.split("maxseg size set ")
+                    .nth(1)
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let mut t = example("two-clusters-a");
+    assert_eq!(clamps(&t), ["rt", "rt"], "own cable");
+    t.cluster.cable = None;
+    assert_eq!(clamps(&t), ["1398", "1398"], "IPsec on the uplink");
+    t.cluster.gateways[0]
+        .backend_config
+        .insert("interface-name".into(), "submariner".into());
+    assert_eq!(clamps(&t), ["rt", "rt"], "WireGuard's interface");
+    t.tunables.mss = Some(1300);
+    assert_eq!(clamps(&t), ["1300", "1300"], "tunables.mss");
+}
+
+/// Egress keeps its source by a self-SNAT unless OVN-Kubernetes runs in
+/// shared gateway mode (nothing masquerades it there); ingress always.
+#[test]
+fn egress_self_snat_unless_shared_gateway_mode() {
+    let egress = |mode: Option<topology::GatewayMode>| -> String {
+        let mut t = example("two-clusters-a");
+        t.cluster.cable = None;
+        t.cluster.nodes[0].ovn = mode.map(|m| topology::OvnNode {
+            gateway_mode: Some(m),
+            ..Default::default()
+        });
+        let text = render(&plan_ovn(&t, "a1", None));
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.contains("ip saddr @local-v4 ip daddr @remote-v4") && !l.contains("maxseg")
+            })
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(
+            text.contains("ip saddr @remote-v4 ip daddr @local-v4 snat ip to ip saddr"),
+            "{text}"
+        );
+        lines[0].to_string()
+    };
+    assert!(egress(None).contains("snat ip to ip saddr"));
+    assert!(egress(Some(topology::GatewayMode::Local)).contains("snat ip to ip saddr"));
+    let shared = egress(Some(topology::GatewayMode::Shared));
+    assert!(
+        shared.contains(" accept") && !shared.contains("snat"),
+        "{shared}"
+    );
+}

@@ -42,6 +42,7 @@ fn build(
             } else {
                 ip(&format!("10.1.0.{}", i + 1))
             },
+            ovn: None,
         })
         .collect();
     let gateways = gw

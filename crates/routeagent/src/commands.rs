@@ -84,6 +84,7 @@ async fn run(a: RunArgs) -> Result<i32> {
             let found = k.sysctl_originals().await?;
             host.keep_journal_in(&found, k.journal_store()).await;
             k.report_every(Duration::from_secs(30), status.clone());
+            k.keep_route_objects(status.clone());
             (k.updates.clone(), Some(k.metrics.clone()), Some(k))
         }
     };

@@ -1,7 +1,8 @@
 //! `run --source kubernetes`: Submariner's Endpoints and Nodes as the
 //! topology source, the health checker's figures in `/metrics`, the
 //! node's RouteAgent status written periodically, and on the OVN datapath
-//! the node's `k8s.ovn.org/node-ingress-snat-exclude-subnets`.
+//! the node's `k8s.ovn.org/node-ingress-snat-exclude-subnets` and, on the
+//! gateway, Submariner's `GatewayRoute` / `NonGatewayRoute` objects.
 
 use crate::host::JournalStore;
 use agent::host::BoxFuture;
@@ -14,6 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube_source::crd::TakeoverStatus;
 use kube_source::health::HealthChecker;
+use kube_source::route_objects::RouteObjects;
 use kube_source::snat_exclude::SnatExclude;
 use kube_source::{AgentReport, KubeConfig, SourceState, StatusWriter};
 use std::sync::Arc;
@@ -29,6 +31,8 @@ pub struct Kube {
     writer: Arc<StatusWriter>,
     health: HealthChecker,
     snat_exclude: Arc<SnatExclude>,
+    route_objects: Arc<RouteObjects>,
+    node: String,
 }
 
 impl Kube {
@@ -56,12 +60,15 @@ impl Kube {
         let updates = map(rx);
         let snat_exclude = Arc::new(SnatExclude::new(client.clone(), &cfg.node_name));
         keep_snat_exclude(snat_exclude.clone(), updates.clone());
+        let route_objects = Arc::new(RouteObjects::new(client.clone(), &cfg.namespace));
         Ok(Kube {
             updates,
             metrics,
             writer,
             health,
             snat_exclude,
+            route_objects,
+            node: cfg.node_name.clone(),
         })
     }
 
@@ -172,6 +179,60 @@ fn keep_snat_exclude(a: Arc<SnatExclude>, mut updates: watch::Receiver<SourceUpd
             }
         }
     });
+}
+
+impl Kube {
+    /// On the OVN datapath's gateway, keeps Submariner's `GatewayRoute` and
+    /// `NonGatewayRoute` objects what the topology and the northbound
+    /// side's next hop (`/status` `ovn.nexthop`) say: within a second of a
+    /// change, and every 30 s (a failure is logged and retried; it never
+    /// stops the agent). Other nodes leave them to the gateway.
+    pub fn keep_route_objects(&self, status: SharedStatus) {
+        let (writer, node) = (self.route_objects.clone(), self.node.clone());
+        let updates = self.updates.clone();
+        tokio::spawn(async move {
+            // What was last written (or tried), and when it is due again.
+            let mut last: Option<(Vec<kube_source::route_objects::RouteObject>, Instant)> = None;
+            loop {
+                let topo = updates.borrow().topology.clone();
+                let nexthop = {
+                    let s = status.read().unwrap_or_else(|p| p.into_inner());
+                    s.ovn
+                        .as_ref()
+                        .filter(|o| o.role == ovn::desired::ROLE_GATEWAY)
+                        .and_then(|o| o.nexthop)
+                };
+                let want = topo
+                    .filter(|t| t.cluster.cni.datapath() == Ok(topology::Datapath::Ovn))
+                    .and_then(|t| kube_source::route_objects::wanted(&t, &node, nexthop));
+                if let Some(want) = want {
+                    let due = last
+                        .as_ref()
+                        .is_none_or(|(w, next)| *w != want || Instant::now() >= *next);
+                    if due {
+                        match writer.keep(&want).await {
+                            Ok(kept) => {
+                                if !kept.changed.is_empty() {
+                                    tracing::info!(changed = ?kept.changed, "Submariner route objects updated");
+                                }
+                                if !kept.left.is_empty() {
+                                    tracing::debug!(left = ?kept.left, "route objects routeagent did not write are left alone");
+                                }
+                                last = Some((want, Instant::now() + Duration::from_secs(30)));
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %errchain::Chain(&e), "cannot keep the GatewayRoute/NonGatewayRoute objects (retrying in 5 s); Submariner route agents on other nodes may not follow this gateway");
+                                last = Some((want, Instant::now() + Duration::from_secs(5)));
+                            }
+                        }
+                    }
+                } else {
+                    last = None;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
 }
 
 /// The owner reference to pod `name` in `namespace` (`kubectl get pod`).

@@ -5,7 +5,10 @@
 //! policy is in the database, the management port's address re-added by
 //! "ovnkube-node" is repaired at once (not by the 30 s resync), a database
 //! stopped under the agent degrades only the OVN part and a restart
-//! recovers it, and uninstall leaves the namespace as it was.
+//! recovers it, and uninstall leaves the namespace as it was; under OVN
+//! interconnect a node's own zone database follows the gateway (policies
+//! to the gateway's transit switch address while another node is the
+//! gateway, its own policies and static routes while it is).
 #[path = "../../ovn/tests/common/mod.rs"]
 mod nb;
 mod support;
@@ -22,6 +25,24 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// Cluster a on OVN-Kubernetes with an external cable, gateway a1.
 fn ovn_topology(remotes: &[(&str, &[&str])]) -> String {
     topology(remotes, "a1").replacen("  cable: vxlan\n", "  cni: OVNKubernetes\n", 1)
+}
+
+/// [`ovn_topology`] under OVN interconnect (every node a zone of its own,
+/// transit switch addresses 100.88.0.<i+1>), gateway `gateway`.
+fn interconnect_topology(remotes: &[(&str, &[&str])], gateway: &str) -> String {
+    let mut t =
+        topology(remotes, gateway).replacen("  cable: vxlan\n", "  cni: OVNKubernetes\n", 1);
+    for i in 1..=3 {
+        t = t.replacen(
+            &format!("{{name: a{i}, ip: 10.1.0.{i}}}"),
+            &format!(
+                "{{name: a{i}, ip: 10.1.0.{i}, ovn: {{zone: a{i}, transitSwitchIP: 100.88.0.{}}}}}",
+                i + 1
+            ),
+            1,
+        );
+    }
+    t
 }
 
 /// The node without `cni0`, with `ovn-k8s-mp0` (a veth) holding
@@ -230,5 +251,76 @@ fn ovn_gateway_against_a_real_northbound_database() {
             && !left.contains("10.246.0.0/16"),
         "{left}"
     );
+    assert_eq!(snapshot(&ns), before, "uninstall left traces");
+}
+
+fn static_routes(db: &nb::NbServer) -> String {
+    db.nbctl(&["lr-route-list", "ovn_cluster_router"])
+}
+
+#[test]
+#[ignore = "needs root, network namespaces, ovsdb-server, ovsdb-tool, ovn-nbctl"]
+fn ovn_interconnect_zone_follows_the_gateway() {
+    let db = nb::NbServer::start();
+    let ns = ovn_node();
+    let before = snapshot(&ns);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("topology.yaml");
+    let state = dir.path().join("state");
+    let remotes: &[(&str, &[&str])] = &[("cluster-b", &["10.245.0.0/16"])];
+    // a1's zone, while a2 (transit address 100.88.0.3) is the gateway.
+    std::fs::write(&cfg, interconnect_topology(remotes, "a2")).unwrap();
+    let nb_db = db.endpoint().to_string();
+    let mut agent = start_env(&ns, &cfg, "a1", &state, &[], &[("OVN_NB_DB", &nb_db)]);
+    wait_converged(&ns, &cfg, &mut agent);
+    let s = wait_status(&ns, &agent, "interconnect policies", |s| {
+        s["ovn"]["state"] == "converged" && s["ovn"]["role"] == "interconnect"
+    });
+    assert_eq!(s["ovn"]["nexthop"], "100.88.0.3", "{s:#}");
+    let p = policies(&db);
+    assert!(
+        p.contains("ip4.dst == 10.245.0.0/16") && p.contains("reroute") && p.contains("100.88.0.3"),
+        "{p}"
+    );
+    assert!(
+        !static_routes(&db).contains("10.245.0.0/16"),
+        "no static routes in another zone"
+    );
+
+    // The gateway moves here: this zone's objects lead to a1's own mp0.
+    std::fs::write(&cfg, interconnect_topology(remotes, "a1")).unwrap();
+    wait_converged(&ns, &cfg, &mut agent);
+    wait_status(&ns, &agent, "gateway objects", |s| {
+        s["ovn"]["state"] == "converged" && s["ovn"]["role"] == "gateway"
+    });
+    let p = policies(&db);
+    assert!(p.contains("10.244.1.2") && !p.contains("100.88.0.3"), "{p}");
+    let r = static_routes(&db);
+    assert!(
+        r.contains("10.245.0.0/16") && r.contains("10.244.1.2"),
+        "{r}"
+    );
+
+    // And away again: back to the transit address, the static route gone.
+    std::fs::write(&cfg, interconnect_topology(remotes, "a2")).unwrap();
+    wait_converged(&ns, &cfg, &mut agent);
+    wait_status(&ns, &agent, "interconnect again", |s| {
+        s["ovn"]["state"] == "converged" && s["ovn"]["role"] == "interconnect"
+    });
+    assert!(policies(&db).contains("100.88.0.3"));
+    assert!(!static_routes(&db).contains("10.245.0.0/16"));
+
+    drop(agent);
+    let out = ns
+        .sh(&format!(
+            "OVN_NB_DB={nb_db} {BIN} uninstall --network-plugin OVNKubernetes --state-dir {}",
+            state.display()
+        ))
+        .unwrap();
+    assert!(
+        out.contains("northbound: 1 logical router policies"),
+        "{out}"
+    );
+    assert!(!policies(&db).contains("10.245.0.0/16"));
     assert_eq!(snapshot(&ns), before, "uninstall left traces");
 }

@@ -11,6 +11,8 @@
 //! - [`model`]: the types ([`Topology`], [`LocalCluster`], [`CableKind`],
 //!   [`Node`], [`Endpoint`], [`RemoteCluster`], [`Tunables`]) and their
 //!   accessors.
+//! - [`ovn`]: [`OvnNode`], OVN-Kubernetes' facts about a node (zone,
+//!   transit switch address, gateway mode).
 //! - [`de`]: field deserializers that name the bad value (`"10.0.0.0/33" is
 //!   not a CIDR`).
 //! - [`validate`]: every rule a parsed file must satisfy; errors name the
@@ -29,6 +31,7 @@ pub mod de;
 pub mod error;
 pub mod incremental;
 pub mod model;
+pub mod ovn;
 pub mod validate;
 
 pub use cni::{Cni, Datapath, UnsupportedDatapath};
@@ -37,6 +40,7 @@ pub use model::{
     CableKind, Endpoint, LocalCluster, Node, RemoteCluster, Topology, Tunables,
     BACKEND_INTERFACE_NAME, BACKEND_UDP_PORT,
 };
+pub use ovn::{GatewayMode, OvnNode};
 
 /// Result with [`TopologyError`].
 pub type Result<T, E = TopologyError> = std::result::Result<T, E>;

@@ -86,6 +86,9 @@ pub struct Node {
     /// The node's InternalIP (the underlay of vx-submariner).
     #[serde(deserialize_with = "de::ip")]
     pub ip: IpAddr,
+    /// What OVN-Kubernetes says about the node (OVN datapath only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ovn: Option<crate::OvnNode>,
 }
 
 /// A gateway endpoint (Submariner's `Endpoint` object).

@@ -317,6 +317,17 @@ fn nodes(t: &Topology) -> Result<()> {
             );
         }
         ipv4_unicast(Loc::Node(i, ".ip"), &n.ip)?;
+        if let Some(o) = &n.ovn {
+            if o.zone.as_deref().is_some_and(|z| z.trim().is_empty()) {
+                return err(
+                    format!("{path}.ovn.zone"),
+                    "is empty; write the node's zone (k8s.ovn.org/zone-name) or leave it out",
+                );
+            }
+            if let Some(t) = o.transit_switch_ip {
+                ipv4_unicast(format!("{path}.ovn.transitSwitchIP"), &IpAddr::V4(t))?;
+            }
+        }
         if let Some(j) = ips.insert(n.ip, i) {
             return err(
                 format!("{path}.ip"),

@@ -332,6 +332,12 @@ fn rbac_is_least_privilege() {
             vec!["get", "create", "update", "patch", "delete"],
         ),
         ("routeagents/status", vec!["get", "update", "patch"]),
+        // The OVN gateway's GatewayRoutes and NonGatewayRoutes.
+        ("gatewayroutes", vec!["list", "create", "update", "delete"]),
+        (
+            "nongatewayroutes",
+            vec!["list", "create", "update", "delete"],
+        ),
         ("pods", vec!["get"]),
     ]
     .into_iter()

@@ -119,8 +119,9 @@ fn line(ty: &str, object: &Value) -> Bytes {
 }
 
 impl FakeApi {
-    /// Serves Endpoints and RouteAgents (`submariner.io/v1`, namespaced,
-    /// RouteAgent with the status subresource) and core Nodes.
+    /// Serves Endpoints, RouteAgents, GatewayRoutes and NonGatewayRoutes
+    /// (`submariner.io/v1`, namespaced, RouteAgent with the status
+    /// subresource) and core Nodes.
     pub fn new() -> Self {
         let kinds = vec![
             Kind {
@@ -137,6 +138,22 @@ impl FakeApi {
                 kind: "RouteAgent",
                 namespaced: true,
                 status_subresource: true,
+                pruned_status: vec![],
+            },
+            Kind {
+                plural: "gatewayroutes",
+                api_version: "submariner.io/v1",
+                kind: "GatewayRoute",
+                namespaced: true,
+                status_subresource: false,
+                pruned_status: vec![],
+            },
+            Kind {
+                plural: "nongatewayroutes",
+                api_version: "submariner.io/v1",
+                kind: "NonGatewayRoute",
+                namespaced: true,
+                status_subresource: false,
                 pruned_status: vec![],
             },
             Kind {
@@ -192,7 +209,9 @@ impl FakeApi {
     /// agent's service account (its `submariner-routeagent` Role and
     /// ClusterRole, for the kinds this fake serves): `endpoints`
     /// get/list/watch; `routeagents` get/list/create/update/delete (no
-    /// watch, no patch, no `routeagents/status`); `nodes` get/list/watch.
+    /// watch, no patch, no `routeagents/status`); `gatewayroutes` and
+    /// `nongatewayroutes` get/list/watch/create/update/delete; `nodes`
+    /// get/list/watch.
     /// Anything else gets `403 Forbidden`, as the API server answers.
     pub fn enforce_operator_rbac(&self) {
         let mut rules = Vec::new();
@@ -202,6 +221,10 @@ impl FakeApi {
         }
         for v in ["get", "list", "create", "update", "delete"] {
             rules.push(("routeagents", v));
+        }
+        for v in ["get", "list", "watch", "create", "update", "delete"] {
+            rules.push(("gatewayroutes", v));
+            rules.push(("nongatewayroutes", v));
         }
         self.lock().rbac = Some(rules);
     }
