@@ -73,6 +73,9 @@ pub struct PassOutcome {
     pub phases: PhaseTimes,
     /// What the takeover steps of this pass did, when they ran.
     pub takeover: Option<TakeoverReport>,
+    /// On the OVN datapath, what this node wants in its northbound
+    /// database (`ovn::topo::wanted`; `None`: nothing to write here).
+    pub northbound: Option<ovn::Desired>,
 }
 
 impl PassOutcome {
@@ -86,6 +89,7 @@ impl PassOutcome {
             duration: Duration::ZERO,
             phases: PhaseTimes::default(),
             takeover: None,
+            northbound: None,
         }
     }
 
@@ -261,8 +265,9 @@ impl Reconciler {
                     .await
                     .map_err(Error::Facts)?;
                 out.phases.facts = start.elapsed();
+                out.northbound = ovn::topo::wanted(topo, &self.node, ovn_facts.mp0_addr);
                 if let Some(side) = &mut self.ovn {
-                    side.wants(ovn::topo::wanted(topo, &self.node, ovn_facts.mp0_addr));
+                    side.wants(out.northbound.clone());
                 }
                 plan::plan_ovn(&input, &ovn_facts)?
             }

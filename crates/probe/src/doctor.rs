@@ -328,12 +328,9 @@ impl fmt::Display for Report {
         for x in self.conflicts() {
             writeln!(f, "  {}: {}", x.id, x.message)?;
         }
-        writeln!(
-            f,
-            "\nprobe took {:.1} ms; exit status {}",
-            c.probe_ms,
-            self.exit_code()
-        )
+        // The exit status is the caller's to print: `routeagent doctor`
+        // adds the datapath's and the northbound database's verdicts.
+        writeln!(f, "\nprobe took {:.1} ms", c.probe_ms)
     }
 }
 

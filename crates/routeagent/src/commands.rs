@@ -154,7 +154,11 @@ async fn apply(a: ApplyArgs) -> Result<i32> {
     for e in out.error_lines() {
         eprintln!("error: {e}");
     }
-    Ok(if out.converged() { 0 } else { 1 })
+    let mut code = if out.converged() { 0 } else { 1 };
+    if topo.cluster.cni.datapath() == Ok(topology::Datapath::Ovn) {
+        code = code.max(crate::uninstall::northbound_once(out.northbound.as_ref()).await);
+    }
+    Ok(code)
 }
 
 /// `r` with the takeover from Submariner's Go route agent (only reporting

@@ -58,6 +58,7 @@ pub fn doctor(a: DoctorArgs) -> Result<i32> {
             print_northbound(p);
         }
         print_leftovers(&leftovers);
+        println!("\nexit status {code}");
     }
     Ok(code)
 }

@@ -1,6 +1,8 @@
 //! `routeagent uninstall` and `run --uninstall`: the packet filter, host
 //! objects and sysctls ([`agent::uninstall`]), and on the OVN datapath
-//! routeagent's rows in the northbound database.
+//! routeagent's rows in the northbound database; and the one-shot
+//! northbound write of `apply --once` ([`northbound_once`]), which shares
+//! its timeout.
 
 use crate::host::HostnetOps;
 use packetfilter::Backend;
@@ -71,6 +73,50 @@ pub async fn uninstall_with(
 /// Kubernetes' and others' rows stay). The database is found as the agent
 /// finds it (`OVN_NB_DB`, `OVN_CERT`/`OVN_PK`/`OVN_CA`, the usual sockets).
 /// `Ok(None)`: there is no cluster router, so nothing of ours either.
+/// `apply --once`'s northbound step: writes `want` (this node's objects,
+/// `None`: nothing to write here) into the database the agent would use,
+/// once, within [`NB_TIMEOUT`]; prints what it did. Returns 1 when the
+/// database did not take it (the host side is done either way).
+pub async fn northbound_once(want: Option<&ovn::Desired>) -> i32 {
+    let Some(want) = want else {
+        println!("northbound: nothing to write on this node");
+        return 0;
+    };
+    let cfg = match ovn::NbConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: northbound: {}", errchain::Chain(&e));
+            return 1;
+        }
+    };
+    let endpoint = cfg.endpoint.to_string();
+    let mut nb = ovn::NbSync::new(cfg.endpoint, cfg.tls);
+    match tokio::time::timeout(NB_TIMEOUT, nb.reconcile(want)).await {
+        Ok(Ok(r)) => {
+            println!(
+                "northbound ({}): {} policies, {} static routes; {} added, {} removed",
+                want.role,
+                want.policies.len(),
+                want.routes.len(),
+                r.added_policies + r.added_routes,
+                r.removed_policies + r.removed_routes
+            );
+            0
+        }
+        Ok(Err(e)) => {
+            eprintln!("error: northbound: {}", errchain::Chain(&e));
+            1
+        }
+        Err(_) => {
+            eprintln!(
+                "error: northbound: the database at {endpoint} did not answer within {} s",
+                NB_TIMEOUT.as_secs()
+            );
+            1
+        }
+    }
+}
+
 async fn remove_northbound() -> anyhow::Result<Option<ovn::Report>> {
     let cfg = ovn::NbConfig::from_env()?;
     let endpoint = cfg.endpoint.to_string();

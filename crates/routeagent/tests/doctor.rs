@@ -87,3 +87,30 @@ fn doctor_reports_the_cable_it_finds() {
         .collect();
     assert!(ids.contains(&"foreign-vxlan-tunnel"), "{ids:?}");
 }
+
+/// The text report's one exit status line is the process's: on the OVN
+/// datapath with a northbound database that does not answer, 1 or more
+/// (the probe's own verdict is not printed as an exit status).
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn text_exit_status_is_the_process_s() {
+    netns::require_root();
+    let ns = NetNs::new("ra-probe").unwrap();
+    let out = ns
+        .cmd(env!("CARGO_BIN_EXE_routeagent"))
+        .args(["doctor", "--network-plugin", "OVNKubernetes"])
+        .env("OVN_NB_DB", "unix:/nonexistent/ovnnb_db.sock")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let code = out.status.code().unwrap();
+    assert!(code >= 1, "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("exit status")).collect();
+    assert_eq!(
+        lines.last().copied(),
+        Some(format!("exit status {code}").as_str()),
+        "{text}"
+    );
+    assert!(text.contains("DOES NOT ANSWER"), "{text}");
+    assert_eq!(text.matches("\nexit status ").count(), 1, "{text}");
+}

@@ -271,6 +271,19 @@ fn ovn_interconnect_zone_follows_the_gateway() {
     // a1's zone, while a2 (transit address 100.88.0.3) is the gateway.
     std::fs::write(&cfg, interconnect_topology(remotes, "a2")).unwrap();
     let nb_db = db.endpoint().to_string();
+    // `apply --once` writes the northbound side too.
+    let once = ns
+        .sh(&format!(
+            "OVN_NB_DB={nb_db} {BIN} apply --once --config {} --node a1 --state-dir {}",
+            cfg.display(),
+            state.display()
+        ))
+        .unwrap();
+    assert!(
+        once.contains("northbound (interconnect): 1 policies, 0 static routes; 1 added"),
+        "{once}"
+    );
+    assert!(policies(&db).contains("100.88.0.3"));
     let mut agent = start_env(&ns, &cfg, "a1", &state, &[], &[("OVN_NB_DB", &nb_db)]);
     wait_converged(&ns, &cfg, &mut agent);
     let s = wait_status(&ns, &agent, "interconnect policies", |s| {
