@@ -45,25 +45,6 @@ fn interconnect_topology(remotes: &[(&str, &[&str])], gateway: &str) -> String {
     t
 }
 
-/// The node without `cni0`, with `ovn-k8s-mp0` (a veth) holding
-/// 10.244.1.2/24 and `10.244.0.0/16 via 10.244.1.1`, as OVN-Kubernetes
-/// sets them. IPv6 is off on the port, so that flushing its addresses
-/// (below) leaves no link-local address to come back later and differ in
-/// the final snapshot.
-fn ovn_node() -> NetNs {
-    let ns = node_ns("ra-agent-ovn");
-    ns.sh("set -e
-           ip link del cni0
-           ip link add ovn-k8s-mp0 type veth peer name mp0-peer
-           sysctl -qw net.ipv6.conf.ovn-k8s-mp0.disable_ipv6=1
-           ip link set mp0-peer up
-           ip addr add 10.244.1.2/24 dev ovn-k8s-mp0
-           ip link set ovn-k8s-mp0 up
-           ip route add 10.244.0.0/16 via 10.244.1.1 dev ovn-k8s-mp0")
-        .expect("mp0 setup");
-    ns
-}
-
 /// The agent's host objects: rules, routes, its nft table.
 fn host_side(ns: &NetNs) -> String {
     ns.sh("ip -4 rule show | grep 'proto 166'; ip route show table all proto 166; nft -s list table inet routeagent")
