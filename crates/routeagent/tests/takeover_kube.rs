@@ -18,7 +18,6 @@ mod support;
 use fake_api::fake::FakeApi;
 use fake_api::serve_in;
 use serde_json::{json, Value};
-use std::process::Stdio;
 use std::time::Duration;
 use support::go_agent::*;
 use support::*;
@@ -99,25 +98,7 @@ fn takeover_in_kubernetes_mode(gateway: bool, submariner_crd: bool) {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = serve_in(&ns, &fake, dir.path(), NS);
     let state = dir.path().join("state");
-    let log_file = std::fs::File::create(state.with_extension("log")).unwrap();
-    let child = ns
-        .cmd(BIN)
-        .args(["run", "--source", "kubernetes", "--node", "a1"])
-        .args(["--listen", &format!("127.0.0.1:{PORT}"), "--state-dir"])
-        .arg(&state)
-        .env("KUBECONFIG", &kubeconfig)
-        .env("NODE_NAME", "a1")
-        .env("SUBMARINER_NAMESPACE", NS)
-        .env("SUBMARINER_CLUSTERID", "cluster-a")
-        .env("SUBMARINER_CLUSTERCIDR", "10.244.0.0/16")
-        .env("SUBMARINER_SERVICECIDR", "10.96.0.0/16")
-        .env("SUBMARINER_HEALTHCHECKENABLED", "false")
-        .env("ROUTEAGENT_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn routeagent");
-    let mut agent = Agent { child, dir: state };
+    let mut agent = start_kube(&ns, &kubeconfig, NS, &state, &[]);
 
     // Converged, and a takeover that removed something, in /status.
     let mut s = Value::Null;

@@ -78,6 +78,42 @@ impl Drop for Agent {
     }
 }
 
+/// `routeagent run --source kubernetes` as node a1 of cluster-a
+/// (10.244.0.0/16, 10.96.0.0/16) in namespace `submariner_ns`, with the API
+/// server `kubeconfig` names, health checks off, plus `env`; logs to
+/// `state`.log.
+pub fn start_kube(
+    ns: &NetNs,
+    kubeconfig: &Path,
+    submariner_ns: &str,
+    state: &Path,
+    env: &[(&str, &str)],
+) -> Agent {
+    let log_file = std::fs::File::create(state.with_extension("log")).unwrap();
+    let child = ns
+        .cmd(BIN)
+        .args(["run", "--source", "kubernetes", "--node", "a1"])
+        .args(["--listen", &format!("127.0.0.1:{PORT}"), "--state-dir"])
+        .arg(state)
+        .env("KUBECONFIG", kubeconfig)
+        .env("NODE_NAME", "a1")
+        .env("SUBMARINER_NAMESPACE", submariner_ns)
+        .env("SUBMARINER_CLUSTERID", "cluster-a")
+        .env("SUBMARINER_CLUSTERCIDR", "10.244.0.0/16")
+        .env("SUBMARINER_SERVICECIDR", "10.96.0.0/16")
+        .env("SUBMARINER_HEALTHCHECKENABLED", "false")
+        .env("ROUTEAGENT_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("spawn routeagent");
+    Agent {
+        child,
+        dir: state.to_path_buf(),
+    }
+}
+
 pub fn start(ns: &NetNs, config: &Path, node: &str, state: &Path, extra: &[&str]) -> Agent {
     start_env(ns, config, node, state, extra, &[])
 }
