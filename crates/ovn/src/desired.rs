@@ -128,6 +128,27 @@ pub fn desired(remotes: &[Remote], nexthop: IpAddr) -> Desired {
     out
 }
 
+impl Desired {
+    /// The objects as `ovn-nbctl` commands (`lr-policy-add ... reroute`,
+    /// `lr-route-add`), without their `external_ids`: what `routeagent
+    /// plan` shows.
+    pub fn commands(&self) -> Vec<String> {
+        let policies = self.policies.iter().map(|p| {
+            format!(
+                "ovn-nbctl lr-policy-add {CLUSTER_ROUTER} {} \"{}\" reroute {}",
+                p.priority, p.match_, p.nexthop
+            )
+        });
+        let routes = self.routes.iter().map(|r| {
+            format!(
+                "ovn-nbctl lr-route-add {CLUSTER_ROUTER} {} {}",
+                r.ip_prefix, r.nexthop
+            )
+        });
+        policies.chain(routes).collect()
+    }
+}
+
 /// The `external_ids` of an object for `cluster_id`.
 pub fn external_ids(cluster_id: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -172,6 +193,14 @@ mod tests {
         assert_eq!(p.priority, 20000);
         assert_eq!(p.external_ids[OWNER_KEY], "routeagent");
         assert_eq!(p.external_ids[CLUSTER_KEY], "c2");
+        assert_eq!(
+            d.commands()[0],
+            "ovn-nbctl lr-policy-add ovn_cluster_router 20000 \"ip4.dst == 10.2.0.0/16\" reroute 10.128.0.2"
+        );
+        assert_eq!(
+            d.commands()[3],
+            "ovn-nbctl lr-route-add ovn_cluster_router 10.2.0.0/16 10.128.0.2"
+        );
     }
 
     #[test]

@@ -243,6 +243,8 @@ async fn plan(a: PlanArgs) -> Result<i32> {
         facts: &facts,
         constructs: &constructs,
     };
+    // On the OVN datapath, what the node wants in its northbound database.
+    let mut northbound = None;
     let p = match topo.cluster.cni.datapath()? {
         topology::Datapath::KubeProxy => plan::plan(&input)?,
         // As the agent plans it: from `ovn-k8s-mp0` as found here (none:
@@ -256,11 +258,19 @@ async fn plan(a: PlanArgs) -> Result<i32> {
                     router: None,
                 },
             };
+            northbound = Some(ovn::topo::wanted(&topo, &a.node, ovn.mp0_addr));
             plan::plan_ovn(&input, &ovn)?
         }
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&p)?);
+        let mut v = serde_json::to_value(&p)?;
+        if let Some(want) = &northbound {
+            v["northbound"] = serde_json::json!({
+                "role": want.as_ref().map(|d| d.role),
+                "commands": want.as_ref().map(ovn::Desired::commands).unwrap_or_default(),
+            });
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
     println!(
@@ -279,6 +289,16 @@ async fn plan(a: PlanArgs) -> Result<i32> {
     println!("\n# host networking");
     for c in plan::ip_commands(&p) {
         println!("{c}");
+    }
+    match &northbound {
+        Some(Some(want)) => {
+            println!("\n# OVN northbound ({}; every row carries external_ids submariner.io/owner=routeagent)", want.role);
+            for c in want.commands() {
+                println!("{c}");
+            }
+        }
+        Some(None) => println!("\n# OVN northbound: nothing for this node to write"),
+        None => {}
     }
     println!("\n# packet filter (nft -f)");
     print!("{}", ruleset::render::replace_script(&p.ruleset));
