@@ -17,7 +17,7 @@
 //! by table 150 over eth1, and the replies come back by table 149 into
 //! OVN: ICMP and a 1 MiB checksummed TCP transfer succeed and cluster b
 //! sees the pod's own address; a2's host network gets there too (table
-//! 150 into its mp0, then the policy). After `routeagent uninstall` on
+//! 150 into its mp0, then the policy), and cluster b reaches the pod. After `routeagent uninstall` on
 //! both, no routeagent row is left and cluster b is out of reach again.
 
 use crate::agents::{self, Agent, AgentSpec};
@@ -67,6 +67,9 @@ pub struct OvnReport {
     pub pod_tcp_source: Option<Ipv4Addr>,
     /// a2's host network pinged cluster b.
     pub host_network: bool,
+    /// Cluster b pinged the pod (in by a1's table 149, the replies out by
+    /// the reroute policy).
+    pub remote_to_pod: bool,
     /// a1 sends the pod's packets out by table 150 and the replies into
     /// OVN by table 149; a2's host traffic enters OVN by table 150.
     pub kernel_path: bool,
@@ -91,6 +94,7 @@ impl OvnReport {
             && self.pod_icmp
             && self.pod_tcp_source == Some(POD)
             && self.host_network
+            && self.remote_to_pod
             && self.kernel_path
             && self.blocked_after
     }
@@ -121,6 +125,11 @@ impl std::fmt::Display for OvnReport {
             f,
             "  a2 host network to cluster b:    {}",
             self.host_network
+        )?;
+        writeln!(
+            f,
+            "  cluster b to the pod:            {}",
+            self.remote_to_pod
         )?;
         writeln!(f, "  tables 150/149 on the path:      {}", self.kernel_path)?;
         writeln!(
@@ -222,6 +231,8 @@ fn steps(lab: &mut OvnLab, r: &mut OvnReport) -> Result<()> {
     }
     wait_ping(chassis, &a2, REMOTE)?;
     r.host_network = true;
+    wait_ping(chassis, &b1, POD)?;
+    r.remote_to_pod = true;
     let get = |ns: &str, args: &str| sh(ns, &format!("ip route get {args}"));
     r.kernel_path = get(&a1, &format!("{REMOTE} from {POD} iif ovn-k8s-mp0"))?
         .contains("dev eth1 table 150")
@@ -295,7 +306,7 @@ fn build(lab: &mut OvnLab) -> Result<()> {
             "set -e
              ip addr add 192.168.50.10/24 dev eth1 && ip link set eth1 up
              ip addr add {REMOTE}/32 dev lo
-             ip route add 10.244.0.0/16 via 192.168.50.1"
+             ip route add 10.244.0.0/16 via 192.168.50.1 src {REMOTE}"
         ),
     )?;
     for port in ["k8s-a1", "k8s-a2", "pod-a2"] {
