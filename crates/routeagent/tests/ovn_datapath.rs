@@ -5,9 +5,10 @@
 //! `ovn_cluster_router` until routeagent runs; then it follows the
 //! gateway agent's priority-20000 reroute policy to the gateway's
 //! `ovn-k8s-mp0`, leaves by table 150 and comes back by table 149 (ICMP,
-//! a 1 MiB checksummed TCP transfer with the pod's own source address, and
-//! the other node's host network); after `routeagent uninstall` it is
-//! dropped again. Needs root and the OVN/OVS packages (scripts/setup.sh);
+//! a 1 MiB checksummed TCP transfer with the pod's own source address, the
+//! other node's host network, the remote cluster to the pod, and again
+//! after the gateway moves); after `routeagent uninstall` it is dropped
+//! again. Needs root and the OVN/OVS packages (scripts/setup.sh);
 //! fails loudly without them. Its prefix (`raovn`) is its own.
 
 use lab::LabConfig;

@@ -17,7 +17,9 @@
 //! by table 150 over eth1, and the replies come back by table 149 into
 //! OVN: ICMP and a 1 MiB checksummed TCP transfer succeed and cluster b
 //! sees the pod's own address; a2's host network gets there too (table
-//! 150 into its mp0, then the policy), and cluster b reaches the pod. After `routeagent uninstall` on
+//! 150 into its mp0, then the policy), and cluster b reaches the pod.
+//! The gateway then moves to a2 (it has its own veth to `PREFIX-b1`): the
+//! policy's next hop becomes a2's mp0 and the pod reaches cluster b again. After `routeagent uninstall` on
 //! both, no routeagent row is left and cluster b is out of reach again.
 
 use crate::agents::{self, Agent, AgentSpec};
@@ -33,22 +35,29 @@ const POD: Ipv4Addr = Ipv4Addr::new(10, 244, 1, 5);
 const REMOTE: Ipv4Addr = Ipv4Addr::new(10, 245, 0, 1);
 const GATEWAY_MP0: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 2);
 
-/// Cluster a on OVN-Kubernetes, gateway a1, external cable; cluster b remote.
-const TOPOLOGY: &str = "cluster:
+/// Cluster a on OVN-Kubernetes with the active gateway `gw` (a1 or a2,
+/// whose cable addresses are 192.168.50.1 and 192.168.51.1), external
+/// cable; cluster b remote.
+fn topology(gw: usize) -> String {
+    format!(
+        "cluster:
   id: cluster-a
   clusterCIDRs: [10.244.0.0/16]
   serviceCIDRs: [10.96.0.0/16]
   cni: OVNKubernetes
   nodes:
-    - {name: a1, ip: 10.1.0.1}
-    - {name: a2, ip: 10.1.0.2}
+    - {{name: a1, ip: 10.1.0.1}}
+    - {{name: a2, ip: 10.1.0.2}}
   gateways:
-    - {hostname: a1, privateIP: 10.1.0.1, publicIP: 192.168.50.1}
+    - {{hostname: a{gw}, privateIP: 10.1.0.{gw}, publicIP: 192.168.{}.1}}
 remoteClusters:
   - id: cluster-b
     subnets: [10.245.0.0/16]
-    gateway: {hostname: b1, privateIP: 10.2.0.1, publicIP: 192.168.50.10}
-";
+    gateway: {{hostname: b1, privateIP: 10.2.0.1, publicIP: 192.168.50.10}}
+",
+        49 + gw
+    )
+}
 
 /// What the OVN demo saw.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -73,6 +82,10 @@ pub struct OvnReport {
     /// a1 sends the pod's packets out by table 150 and the replies into
     /// OVN by table 149; a2's host traffic enters OVN by table 150.
     pub kernel_path: bool,
+    /// The gateway moved to a2: the policy's next hop became a2's mp0 and
+    /// the pod reached cluster b through a2, in this many ms from the
+    /// topology change.
+    pub failover_ms: Option<u64>,
     /// After uninstall: no routeagent row in the northbound database, and
     /// cluster b out of reach again while the pod still reaches a1's mp0.
     pub blocked_after: bool,
@@ -96,6 +109,7 @@ impl OvnReport {
             && self.host_network
             && self.remote_to_pod
             && self.kernel_path
+            && self.failover_ms.is_some()
             && self.blocked_after
     }
 }
@@ -134,8 +148,8 @@ impl std::fmt::Display for OvnReport {
         writeln!(f, "  tables 150/149 on the path:      {}", self.kernel_path)?;
         writeln!(
             f,
-            "  blocked again after uninstall:   {}",
-            self.blocked_after
+            "  gateway moved to a2 (ms):        {:?}\n  blocked again after uninstall:   {}",
+            self.failover_ms, self.blocked_after
         )?;
         writeln!(
             f,
@@ -240,6 +254,23 @@ fn steps(lab: &mut OvnLab, r: &mut OvnReport) -> Result<()> {
             .contains("via 10.244.0.1 dev ovn-k8s-mp0 table 149")
         && get(&a2, &REMOTE.to_string())?.contains("via 10.244.1.1 dev ovn-k8s-mp0 table 150");
 
+    // The gateway moves to a2 (and cluster b's side of the cable with it).
+    let t = Instant::now();
+    sh(
+        &b1,
+        &format!("ip route replace 10.244.0.0/16 via 192.168.51.1 src {REMOTE}"),
+    )?;
+    write_topology(lab, 2)?;
+    let chassis = lab.chassis.as_ref().expect("built");
+    chassis.wait("the reroute policy's next hop to become a2's mp0", || {
+        chassis
+            .nbctl(&["lr-policy-list", "ovn_cluster_router"])
+            .is_ok_and(|p| p.contains("10.244.1.2") && !p.contains(&GATEWAY_MP0.to_string()))
+    })?;
+    wait_ping(chassis, &pod, REMOTE)?;
+    r.failover_ms = Some(t.elapsed().as_millis() as u64);
+    wait_ping(chassis, &b1, POD)?;
+
     uninstall(lab)?;
     let chassis = lab.chassis.as_ref().expect("built");
     let left = chassis.nbctl(&["lr-policy-list", "ovn_cluster_router"])?
@@ -294,10 +325,14 @@ fn build(lab: &mut OvnLab) -> Result<()> {
     )?;
     sh(
         &a2,
-        "set -e
-         ip addr add 10.1.0.2/24 dev eth0 && ip link set eth0 up
-         ip route add 10.244.0.0/16 via 10.244.1.1 dev ovn-k8s-mp0
-         sysctl -qw net.ipv4.ip_forward=1",
+        &format!(
+            "set -e
+             ip addr add 10.1.0.2/24 dev eth0 && ip link set eth0 up
+             ip link add eth1 type veth peer name eth2 netns {b1}
+             ip addr add 192.168.51.1/24 dev eth1 && ip link set eth1 up
+             ip route add 10.244.0.0/16 via 10.244.1.1 dev ovn-k8s-mp0
+             sysctl -qw net.ipv4.ip_forward=1"
+        ),
     )?;
     sh(&pod, "ip route add default via 10.244.1.1")?;
     sh(
@@ -305,6 +340,7 @@ fn build(lab: &mut OvnLab) -> Result<()> {
         &format!(
             "set -e
              ip addr add 192.168.50.10/24 dev eth1 && ip link set eth1 up
+             ip addr add 192.168.51.10/24 dev eth2 && ip link set eth2 up
              ip addr add {REMOTE}/32 dev lo
              ip route add 10.244.0.0/16 via 192.168.50.1 src {REMOTE}"
         ),
@@ -318,12 +354,7 @@ fn build(lab: &mut OvnLab) -> Result<()> {
 /// `routeagent run` on a1 and a2 with `OVN_NB_DB` the chassis's database;
 /// returns once both report converged on the topology file.
 fn start_agents(lab: &mut OvnLab) -> Result<()> {
-    let topo = lab.config.work_dir.join("cluster-a.yaml");
-    std::fs::write(&topo, TOPOLOGY).map_err(|source| LabError::File {
-        verb: "write",
-        path: topo.clone(),
-        source,
-    })?;
+    let topo = write_topology(lab, 1)?;
     let nb = lab.chassis.as_ref().expect("built").nb_db();
     let env = [("OVN_NB_DB", nb)];
     for node in ["a1", "a2"] {
@@ -342,7 +373,23 @@ fn start_agents(lab: &mut OvnLab) -> Result<()> {
         })?;
         lab.agents.push(agent);
     }
-    let digest = crate::plan::digest(TOPOLOGY.as_bytes());
+    converged(lab, 1)
+}
+
+/// Writes the topology file with gateway a`gw`; its path.
+fn write_topology(lab: &OvnLab, gw: usize) -> Result<std::path::PathBuf> {
+    let topo = lab.config.work_dir.join("cluster-a.yaml");
+    std::fs::write(&topo, topology(gw)).map_err(|source| LabError::File {
+        verb: "write",
+        path: topo.clone(),
+        source,
+    })?;
+    Ok(topo)
+}
+
+/// Waits until both agents report converged on the topology with gateway a`gw`.
+fn converged(lab: &mut OvnLab, gw: usize) -> Result<()> {
+    let digest = crate::plan::digest(topology(gw).as_bytes());
     let mut waiting: Vec<(&mut Agent, String)> =
         lab.agents.iter_mut().map(|a| (a, digest.clone())).collect();
     agents::wait_converged(
