@@ -52,6 +52,9 @@ pub struct AgentSpec<'a> {
     pub port: u16,
     /// Extra `run` arguments.
     pub extra: &'a [String],
+    /// Extra environment of the agent process (e.g. `OVN_NB_DB`); process
+    /// agents only: a container has its manifest's environment.
+    pub env: &'a [(&'a str, String)],
     /// Run it as a container of this image, named and labelled with this
     /// lab prefix: (image, prefix).
     pub container: Option<(&'a str, &'a str)>,
@@ -90,7 +93,8 @@ pub fn spawn(spec: &AgentSpec) -> Result<Agent> {
                 .args(["--node", spec.node, "--listen", &listen])
                 .arg("--state-dir")
                 .arg(spec.state_dir)
-                .args(spec.extra);
+                .args(spec.extra)
+                .envs(spec.env.iter().map(|(k, v)| (*k, v)));
             (cmd, None)
         }
         Some((image, prefix)) => {

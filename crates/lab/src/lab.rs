@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Marker file: `down` removes only work dirs that hold it.
-const MARKER: &str = ".routeagent-lab";
+pub(crate) const MARKER: &str = ".routeagent-lab";
 
 /// A lab that is up. Dropping it tears it down (unless [`Lab::detach`]ed).
 #[derive(Debug)]
@@ -232,6 +232,7 @@ impl Lab {
             log: &log,
             port: self.config.listen_port,
             extra,
+            env: &[],
             container: self.container(),
         })?;
         self.agents.insert(node.to_string(), agent);

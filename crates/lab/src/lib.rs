@@ -20,6 +20,8 @@
 //! - [`exec`]: `routeagent` commands for a node as its agent runs
 //!   (doctor, uninstall).
 //! - [`lab`]: [`Lab`] — up, down (also on drop), status, restarts, rewrites.
+//! - [`ovn`]: [`ovn::OvnChassis`], a real OVN datapath on one chassis
+//!   (ovn-northd, ovn-controller, userspace ovs-vswitchd) in a namespace.
 //! - [`traffic`]: ping, checksummed TCP transfers, probes, iperf3.
 //! - [`snapshot`]: normalised host snapshots and their diff.
 //! - [`checks`]: one module per check of the main job; [`demo`] runs them.
@@ -45,6 +47,7 @@ pub mod exec;
 pub mod foreign;
 pub mod lab;
 pub mod ns;
+pub mod ovn;
 pub mod plan;
 pub mod pod;
 pub mod report;

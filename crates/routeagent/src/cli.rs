@@ -233,6 +233,12 @@ pub struct LabArgs {
     /// demo: instead of the usual checks, the takeover from Submariner's Go route agent (own lab).
     #[arg(long)]
     pub takeover: bool,
+    /// The cluster's datapath: the kube-proxy path (the main lab), or
+    /// ovn-kubernetes: `demo` builds one cluster on a real OVN datapath
+    /// (ovn-northd, ovn-controller, userspace ovs-vswitchd) and checks that
+    /// pod traffic follows routeagent's reroute policy (own lab).
+    #[arg(long, value_enum, default_value_t = LabCni::KubeProxy)]
+    pub cni: LabCni,
     /// How each node's agent runs: this binary in the node's namespace
     /// (process), or the image run by podman there with deploy/daemonset.yaml's
     /// security context, mounts and environment (container).
@@ -254,6 +260,15 @@ pub enum LabAgents {
     Process,
     /// `podman run --network ns:/run/netns/NODE ... IMAGE run ...`.
     Container,
+}
+
+/// `routeagent lab --cni`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabCni {
+    /// Nodes with a CNI bridge, kube-proxy path (vx-submariner, table 150).
+    KubeProxy,
+    /// OVN-Kubernetes on a real OVN datapath (`demo` only).
+    OvnKubernetes,
 }
 
 /// `routeagent lab --cable`.

@@ -322,6 +322,16 @@ fn lab(a: LabArgs) -> Result<i32> {
         LabAgents::Container => lab::AgentMode::Container,
     };
     config.image = a.image;
+    if a.cni == LabCni::OvnKubernetes {
+        if a.action != LabAction::Demo || a.takeover || a.agents != LabAgents::Process {
+            bail!(
+                "--cni ovn-kubernetes goes with `lab demo` and process agents, without --takeover"
+            );
+        }
+        let r = lab::checks::ovn::demo(config);
+        print_report(&r, a.json)?;
+        return Ok(i32::from(!r.passed()));
+    }
     if a.takeover {
         if a.action != LabAction::Demo {
             bail!("--takeover goes with `lab demo`");

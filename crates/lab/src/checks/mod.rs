@@ -13,6 +13,7 @@ pub mod host_network;
 pub mod ingress_source;
 pub mod interop;
 pub mod mss_clamp;
+pub mod ovn;
 pub mod pod_to_pod;
 pub mod source_address;
 pub mod takeover;
