@@ -94,6 +94,19 @@ pub enum Event {
         /// True for a removal.
         deleted: bool,
     },
+    /// A main-table route with a gateway through OVN-Kubernetes' management
+    /// port was added or removed (`ip route add|del CIDR via G dev
+    /// ovn-k8s-mp0`): the cluster-CIDR route the OVN datapath's tables
+    /// 149/150 follow. OVN-Kubernetes re-adds it after the port's address,
+    /// so a pass between the two would otherwise miss it.
+    ManagementPortRoute {
+        /// Destination.
+        dst: IpNet,
+        /// The gateway.
+        via: IpAddr,
+        /// True for a removal.
+        deleted: bool,
+    },
     /// The kernel dropped notifications (socket buffer overrun): the state
     /// must be re-read in full.
     Resync,
@@ -205,6 +218,18 @@ impl State {
         })
     }
 
+    /// A main-table route with a gateway through the management port.
+    fn mp0_route_event(&self, r: &RouteState, deleted: bool) -> Option<Event> {
+        if self.mp0.is_none() || r.oif != self.mp0 || r.table != plan::routes::MAIN_TABLE {
+            return None;
+        }
+        Some(Event::ManagementPortRoute {
+            dst: r.dst,
+            via: r.via?,
+            deleted,
+        })
+    }
+
     fn fdb_event(&self, m: &NeighbourMessage, deleted: bool) -> Option<Event> {
         let f = FdbState::from_message(m)?;
         let dev = self.owned_name(f.index)?;
@@ -260,6 +285,7 @@ impl State {
             }
             RouteNetlinkMessage::NewRoute(m) => {
                 if let Some(r) = RouteState::from_message(&m) {
+                    out.extend(self.mp0_route_event(&r, false));
                     if r.protocol == PROTO {
                         self.routes.insert(r.key());
                     } else if replace && self.routes.remove(&r.key()) {
@@ -272,6 +298,9 @@ impl State {
                 }
             }
             RouteNetlinkMessage::DelRoute(m) => {
+                if let Some(r) = RouteState::from_message(&m) {
+                    out.extend(self.mp0_route_event(&r, true));
+                }
                 if let Some(r) = RouteState::from_message(&m).filter(|r| r.protocol == PROTO) {
                     self.routes.remove(&r.key());
                     out.push(Event::RouteDeleted {

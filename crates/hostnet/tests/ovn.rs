@@ -153,7 +153,8 @@ async fn mp0_event(m: &mut hostnet::Monitor, deleted: bool) -> hostnet::Event {
 
 /// The monitor reports `ovn-k8s-mp0` losing and regaining its address
 /// (ovnkube-node re-adding it), also when the port appears after the
-/// monitor started; other links' addresses are not reported.
+/// monitor started, and the cluster-CIDR route re-added through it; other
+/// links' addresses are not reported.
 #[test]
 #[ignore = "needs root and network namespaces"]
 fn monitor_reports_the_management_port_address() {
@@ -181,5 +182,22 @@ fn monitor_reports_the_management_port_address() {
         mp0_event(&mut m, true).await;
         nsr.sh("ip addr add 10.244.1.2/24 dev ovn-k8s-mp0").unwrap();
         mp0_event(&mut m, false).await;
+        // The cluster-CIDR route ovnkube-node adds after the address.
+        nsr.sh("ip route add 10.244.0.0/16 via 10.244.1.1 dev ovn-k8s-mp0")
+            .unwrap();
+        let want = hostnet::Event::ManagementPortRoute {
+            dst: net("10.244.0.0/16"),
+            via: "10.244.1.1".parse().unwrap(),
+            deleted: false,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match tokio::time::timeout(left, m.recv()).await {
+                Ok(Some(e)) if e == want => break,
+                Ok(Some(_)) => continue,
+                other => panic!("no cluster-CIDR route event on ovn-k8s-mp0: {other:?}"),
+            }
+        }
     });
 }

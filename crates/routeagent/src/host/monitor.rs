@@ -75,6 +75,13 @@ pub fn drift(ev: Event) -> Option<Drift> {
             HostObject::Address,
             format!("{}{addr} dev {dev}", if deleted { "Deleted " } else { "" }),
         ),
+        Event::ManagementPortRoute { dst, via, deleted } => host(
+            HostObject::Route,
+            format!(
+                "{}{dst} via {via} dev ovn-k8s-mp0",
+                if deleted { "Deleted " } else { "" }
+            ),
+        ),
         Event::Resync => Some(Drift::HostResync),
     }
 }
