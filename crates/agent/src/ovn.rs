@@ -50,10 +50,7 @@ impl OvnSide {
         resync: Duration,
         retry: Duration,
     ) -> OvnSide {
-        let config = Ok(NbConfig {
-            endpoint: sync.endpoint().clone(),
-            tls: None,
-        });
+        let config = Ok(NbConfig::plain(sync.endpoint().clone(), "test"));
         OvnSide {
             config,
             sync: Some(sync),
@@ -98,7 +95,7 @@ impl OvnSide {
             .take()
             .unwrap_or_else(|| NbSync::new(config.endpoint.clone(), config.tls.clone()));
         let endpoint = config.endpoint.to_string();
-        info!(%endpoint, "starting the OVN northbound side");
+        info!(%endpoint, origin = %config.origin, tls = ?config.tls_origin(), "starting the OVN northbound side");
         let (want_tx, want_rx) = watch::channel(desired);
         let (status_tx, status_rx) = watch::channel(NbStatus::new(&endpoint));
         self.set_status(&status_rx.borrow());

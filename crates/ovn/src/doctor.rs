@@ -11,6 +11,10 @@ use crate::sync::NbSync;
 pub struct NbProbe {
     /// The endpoint tried.
     pub endpoint: String,
+    /// Where it came from (`OVN_NB_DB`, a discovery rule, a socket).
+    pub origin: String,
+    /// Where the TLS material comes from (`ssl:` only).
+    pub tls: Option<String>,
     /// Whether it answered `echo`.
     pub answers: bool,
     /// Whether `ovn_cluster_router` exists.
@@ -26,6 +30,8 @@ pub async fn probe(cfg: &NbConfig) -> NbProbe {
     let mut sync = NbSync::new(cfg.endpoint.clone(), cfg.tls.clone());
     let mut p = NbProbe {
         endpoint: cfg.endpoint.to_string(),
+        origin: cfg.origin.clone(),
+        tls: cfg.tls_origin(),
         answers: false,
         router: false,
         owned: 0,

@@ -19,13 +19,17 @@
 //! - [`runner`]: [`runner::run`], the northbound side as its own task,
 //!   publishing an [`NbStatus`] (`idle`, `converged`, `degraded`).
 //! - [`config`]: [`NbConfig`] from `OVN_NB_DB`, `OVN_CERT`, `OVN_PK`,
-//!   `OVN_CA` (or the usual socket paths).
+//!   `OVN_CA` (or the usual socket paths); [`config::PemRef`] (files,
+//!   `secret://`, `configmap://`).
+//! - [`discovery`]: pure: what the Kubernetes API answered -> the
+//!   endpoint, by Submariner's rules.
 //! - [`doctor`]: [`doctor::probe`], what `routeagent doctor` reports.
 //! - [`error`]: [`Error`], why a pass failed.
 
 pub mod changes;
 pub mod config;
 pub mod desired;
+pub mod discovery;
 pub mod doctor;
 pub mod error;
 pub mod observed;

@@ -5,7 +5,9 @@
 //! with the reason (and [`ovsdb::Error::Backoff`] until the next attempt),
 //! never block or panic.
 
-use ovsdb::{Endpoint, Session, TlsFiles};
+use std::sync::Arc;
+
+use ovsdb::{Endpoint, Session, TlsSource};
 
 use crate::changes::{changes, mutate_counts, transaction, Changes};
 use crate::desired::{Desired, CLUSTER_ROUTER};
@@ -52,8 +54,9 @@ pub struct NbSync {
 }
 
 impl NbSync {
-    /// Objects on [`CLUSTER_ROUTER`] of the database at `endpoint`.
-    pub fn new(endpoint: Endpoint, tls: Option<TlsFiles>) -> NbSync {
+    /// Objects on [`CLUSTER_ROUTER`] of the database at `endpoint`; `tls`
+    /// is read before every connection attempt.
+    pub fn new(endpoint: Endpoint, tls: Option<Arc<dyn TlsSource>>) -> NbSync {
         NbSync::with_session(Session::new(endpoint, tls))
     }
 

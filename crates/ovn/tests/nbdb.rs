@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::NbServer;
@@ -368,7 +369,7 @@ fn over_pssl_with_client_certificates() {
             .build()
             .unwrap();
         rt.block_on(async {
-            let mut nb = NbSync::new(endpoint.clone(), Some(tls.clone()));
+            let mut nb = NbSync::new(endpoint.clone(), Some(Arc::new(tls.clone())));
             let ok = nb
                 .reconcile(&d)
                 .await
@@ -376,7 +377,7 @@ fn over_pssl_with_client_certificates() {
             // A CA that did not sign the server's certificate: refused, named.
             let mut bad = tls.clone();
             bad.ca = bad.cert.clone();
-            let mut nb = NbSync::new(endpoint, Some(bad));
+            let mut nb = NbSync::new(endpoint, Some(Arc::new(bad)));
             let wrong = nb
                 .reconcile(&d)
                 .await
@@ -520,10 +521,7 @@ async fn runner_degrades_while_the_database_is_down_and_recovers() {
     let s = wait_status(&mut status, "converged again", |s| s.state == "converged").await;
     assert!(s.connected && s.error.is_none(), "{s:?}");
 
-    let cfg = ovn::NbConfig {
-        endpoint: db.endpoint(),
-        tls: None,
-    };
+    let cfg = ovn::NbConfig::plain(db.endpoint(), "test");
     let p = ovn::doctor::probe(&cfg).await;
     assert!(p.answers && p.router && p.error.is_none(), "{p:?}");
     assert_eq!(p.owned, 4);

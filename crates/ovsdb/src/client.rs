@@ -13,7 +13,7 @@ use tokio_rustls::TlsConnector;
 use crate::connection::{Conn, Notification};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::tls::TlsFiles;
+use crate::tls::TlsPem;
 
 /// How long a connection attempt may take, TLS handshake included.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,7 +41,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Connects to `endpoint` (`ssl:` needs `tls`). Equals
     /// `ovsdb-client list-dbs ENDPOINT` up to the first request.
-    pub async fn connect(endpoint: &Endpoint, tls: Option<&TlsFiles>) -> Result<Client> {
+    pub async fn connect(endpoint: &Endpoint, tls: Option<&TlsPem>) -> Result<Client> {
         let name = endpoint.to_string();
         let conn_err = |source| Error::Connect {
             endpoint: name.clone(),
@@ -65,7 +65,7 @@ impl Client {
                     Endpoint::Ssl { host, port } => {
                         let tls = tls.ok_or_else(|| Error::TlsFile {
                             what: "files",
-                            path: name.clone(),
+                            origin: name.clone(),
                             reason: "an ssl: endpoint needs OVN_CERT, OVN_PK and OVN_CA".into(),
                         })?;
                         let connector = TlsConnector::from(tls.client_config()?);

@@ -19,13 +19,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// A TLS file (certificate, key, CA) is missing or unusable.
-    #[error("TLS {what} {path}: {reason}")]
+    /// A TLS document (certificate, key, CA) is missing or unusable.
+    #[error("TLS {what} {origin}: {reason}")]
     TlsFile {
         /// `certificate (OVN_CERT)`, `private key (OVN_PK)` or `CA (OVN_CA)`.
         what: &'static str,
-        /// The path as given.
-        path: String,
+        /// Where it comes from: the path as given, `secret://NS/NAME/KEY`,
+        /// `configmap://NS/NAME/KEY`.
+        origin: String,
         /// What is wrong with it, and the fix.
         reason: String,
     },

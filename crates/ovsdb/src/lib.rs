@@ -13,7 +13,8 @@
 //!
 //! # Layout
 //! - [`endpoint`]: [`Endpoint`], parsing and printing `unix:`/`tcp:`/`ssl:`.
-//! - [`tls`]: [`TlsFiles`] (`OVN_CERT`, `OVN_PK`, `OVN_CA`) -> rustls config.
+//! - [`tls`]: [`TlsPem`] -> rustls config; [`TlsSource`], re-read per
+//!   connection attempt; [`TlsFiles`] (`OVN_CERT`, `OVN_PK`, `OVN_CA`).
 //! - [`framing`]: splitting the byte stream into JSON objects.
 //! - `connection`: reader and writer tasks, replies by id, `echo`
 //!   answered, notifications forwarded ([`Notification`]).
@@ -38,4 +39,4 @@ pub use connection::Notification;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use session::{Backoff, Session};
-pub use tls::TlsFiles;
+pub use tls::{Pem, TlsFiles, TlsPem, TlsSource};

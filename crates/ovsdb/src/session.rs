@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use crate::client::Client;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::tls::TlsFiles;
+use crate::tls::TlsSource;
+use std::sync::Arc;
 
 /// Exponential backoff between connection attempts.
 #[derive(Debug, Clone)]
@@ -62,15 +63,17 @@ impl Backoff {
 #[derive(Debug)]
 pub struct Session {
     endpoint: Endpoint,
-    tls: Option<TlsFiles>,
+    tls: Option<Arc<dyn TlsSource>>,
     client: Option<Client>,
     backoff: Backoff,
     last_error: Option<String>,
 }
 
 impl Session {
-    /// A session that connects on first use.
-    pub fn new(endpoint: Endpoint, tls: Option<TlsFiles>) -> Session {
+    /// A session that connects on first use; `tls` is read again before
+    /// every connection attempt (rotated certificates are picked up on
+    /// reconnect).
+    pub fn new(endpoint: Endpoint, tls: Option<Arc<dyn TlsSource>>) -> Session {
         Session {
             endpoint,
             tls,
@@ -118,7 +121,14 @@ impl Session {
                     retry_in,
                 });
             }
-            match Client::connect(&self.endpoint, self.tls.as_ref()).await {
+            let attempt = async {
+                let pem = match &self.tls {
+                    Some(src) => Some(src.load().await?),
+                    None => None,
+                };
+                Client::connect(&self.endpoint, pem.as_ref()).await
+            };
+            match attempt.await {
                 Ok(c) => {
                     tracing::info!(endpoint = %self.endpoint, "OVSDB connected");
                     self.backoff.succeeded();

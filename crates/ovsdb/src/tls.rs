@@ -1,9 +1,16 @@
-//! [`TlsFiles`]: the client certificate, key and CA for `ssl:` endpoints,
-//! as OVN-Kubernetes hands them to Submariner (`OVN_CERT`, `OVN_PK`,
-//! `OVN_CA`), turned into a rustls client configuration. ovsdb-server
-//! asks every `ssl:` client for a certificate, so all three are needed.
+//! TLS for `ssl:` endpoints. [`TlsPem`]: the client certificate, key and
+//! CA as PEM bytes, each with where it came from, turned into a rustls
+//! client configuration — the one way a configuration is built. A
+//! [`TlsSource`] hands out a fresh [`TlsPem`] for every connection attempt,
+//! so certificates that rotate (OpenShift rotates OVN's) are re-read on
+//! reconnect: [`TlsFiles`] reads PEM files (`OVN_CERT`, `OVN_PK`,
+//! `OVN_CA`); the Kubernetes source reads Secrets and ConfigMaps.
+//! ovsdb-server asks every `ssl:` client for a certificate, so all three
+//! are needed.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
@@ -16,42 +23,66 @@ use crate::error::{Error, Result};
 /// database certificates are issued for `ovn`, whatever the address.
 pub const DEFAULT_SERVER_NAME: &str = "ovn";
 
-/// PEM files for TLS to an OVSDB server.
+/// A boxed future, for [`TlsSource::load`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the TLS material comes from; asked again before every connection
+/// attempt.
+pub trait TlsSource: std::fmt::Debug + Send + Sync {
+    /// Reads the certificate, key and CA now.
+    fn load(&self) -> BoxFuture<'_, Result<TlsPem>>;
+    /// Where the three come from, for logs and `doctor`
+    /// (`cert /c.pem, key /k.pem, CA /ca.pem`).
+    fn describe(&self) -> String;
+}
+
+/// One PEM document and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
+pub struct Pem {
+    /// The path, or `secret://NS/NAME/KEY`, `configmap://NS/NAME/KEY`.
+    pub origin: String,
+    /// The PEM text.
+    pub bytes: Vec<u8>,
+}
+
+/// A client certificate, its key and the CA, as PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsPem {
     /// Client certificate chain (`OVN_CERT`).
-    pub cert: PathBuf,
+    pub cert: Pem,
     /// Client private key (`OVN_PK`).
-    pub key: PathBuf,
+    pub key: Pem,
     /// CA bundle that signed the server's certificate (`OVN_CA`).
-    pub ca: PathBuf,
+    pub ca: Pem,
     /// The name the server's certificate must carry ([`DEFAULT_SERVER_NAME`]).
     pub server_name: String,
 }
 
-impl TlsFiles {
-    /// The three files with the default server name. A `file://` prefix is
-    /// accepted (Submariner's `OVN_*` variables may carry one).
-    pub fn new(cert: &str, key: &str, ca: &str) -> TlsFiles {
-        let path = |s: &str| PathBuf::from(s.strip_prefix("file://").unwrap_or(s));
-        TlsFiles {
-            cert: path(cert),
-            key: path(key),
-            ca: path(ca),
+impl TlsPem {
+    /// The three documents with the default server name.
+    pub fn new(cert: Pem, key: Pem, ca: Pem) -> TlsPem {
+        TlsPem {
+            cert,
+            key,
+            ca,
             server_name: DEFAULT_SERVER_NAME.to_string(),
         }
     }
 
-    /// Reads and checks the files and builds the rustls configuration
-    /// (TLS 1.2 or 1.3, client authentication with the certificate).
+    /// Checks the documents and builds the rustls configuration (TLS 1.2
+    /// or 1.3, client authentication with the certificate).
     pub fn client_config(&self) -> Result<Arc<ClientConfig>> {
-        let certs = read_certs(&self.cert, "certificate (OVN_CERT)")?;
-        let key = read_key(&self.key)?;
+        let chain = certs(&self.cert, "certificate (OVN_CERT)")?;
+        let key = PrivateKeyDer::from_pem_slice(&self.key.bytes).map_err(|e| Error::TlsFile {
+            what: "private key (OVN_PK)",
+            origin: self.key.origin.clone(),
+            reason: format!("holds no usable PEM private key: {e}"),
+        })?;
         let mut roots = RootCertStore::empty();
-        for ca in read_certs(&self.ca, "CA (OVN_CA)")? {
+        for ca in certs(&self.ca, "CA (OVN_CA)")? {
             roots.add(ca).map_err(|e| Error::TlsFile {
                 what: "CA (OVN_CA)",
-                path: self.ca.display().to_string(),
+                origin: self.ca.origin.clone(),
                 reason: format!("not a usable CA certificate: {e}"),
             })?;
         }
@@ -60,12 +91,12 @@ impl TlsFiles {
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .and_then(|b| {
                 b.with_root_certificates(roots)
-                    .with_client_auth_cert(certs, key)
+                    .with_client_auth_cert(chain, key)
             })
             .map_err(|e| Error::TlsFile {
                 what: "private key (OVN_PK)",
-                path: self.key.display().to_string(),
-                reason: format!("does not fit the certificate {}: {e}", self.cert.display()),
+                origin: self.key.origin.clone(),
+                reason: format!("does not fit the certificate {}: {e}", self.cert.origin),
             })?;
         Ok(Arc::new(config))
     }
@@ -74,28 +105,20 @@ impl TlsFiles {
     pub fn server_name(&self) -> Result<ServerName<'static>> {
         ServerName::try_from(self.server_name.clone()).map_err(|e| Error::TlsFile {
             what: "server name",
-            path: self.server_name.clone(),
+            origin: self.server_name.clone(),
             reason: e.to_string(),
         })
     }
 }
 
-fn read(path: &Path, what: &'static str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::TlsFile {
-        what,
-        path: path.display().to_string(),
-        reason: format!("cannot read it ({e}); mount the file or fix the variable"),
-    })
-}
-
-fn read_certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>> {
+/// The certificates in `pem`, at least one.
+fn certs(pem: &Pem, what: &'static str) -> Result<Vec<CertificateDer<'static>>> {
     let bad = |reason: String| Error::TlsFile {
         what,
-        path: path.display().to_string(),
+        origin: pem.origin.clone(),
         reason,
     };
-    let pem = read(path, what)?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
+    let certs = CertificateDer::pem_slice_iter(&pem.bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad(format!("not PEM: {e}")))?;
     if certs.is_empty() {
@@ -104,14 +127,65 @@ fn read_certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'sta
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
-    const WHAT: &str = "private key (OVN_PK)";
-    let pem = read(path, WHAT)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| Error::TlsFile {
-        what: WHAT,
-        path: path.display().to_string(),
-        reason: format!("holds no usable PEM private key: {e}"),
-    })
+/// PEM files for TLS to an OVSDB server, read at every connection attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Client certificate chain (`OVN_CERT`).
+    pub cert: PathBuf,
+    /// Client private key (`OVN_PK`).
+    pub key: PathBuf,
+    /// CA bundle that signed the server's certificate (`OVN_CA`).
+    pub ca: PathBuf,
+}
+
+impl TlsFiles {
+    /// The three files. A `file://` prefix is accepted (Submariner's
+    /// `OVN_*` variables may carry one).
+    pub fn new(cert: &str, key: &str, ca: &str) -> TlsFiles {
+        let path = |s: &str| PathBuf::from(s.strip_prefix("file://").unwrap_or(s));
+        TlsFiles {
+            cert: path(cert),
+            key: path(key),
+            ca: path(ca),
+        }
+    }
+
+    /// Reads the three files (`cat`).
+    pub fn read(&self) -> Result<TlsPem> {
+        Ok(TlsPem::new(
+            read(&self.cert, "certificate (OVN_CERT)")?,
+            read(&self.key, "private key (OVN_PK)")?,
+            read(&self.ca, "CA (OVN_CA)")?,
+        ))
+    }
+}
+
+impl TlsSource for TlsFiles {
+    fn load(&self) -> BoxFuture<'_, Result<TlsPem>> {
+        Box::pin(async move { self.read() })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "cert {}, key {}, CA {}",
+            self.cert.display(),
+            self.key.display(),
+            self.ca.display()
+        )
+    }
+}
+
+/// Reads one PEM file.
+pub fn read(path: &Path, what: &'static str) -> Result<Pem> {
+    let origin = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Pem { origin, bytes }),
+        Err(e) => Err(Error::TlsFile {
+            what,
+            origin,
+            reason: format!("cannot read it ({e}); mount the file or fix the variable"),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -123,11 +197,14 @@ mod tests {
         let t = TlsFiles::new("file:///etc/ovn/cert.pem", "/etc/ovn/key.pem", "ca.pem");
         assert_eq!(t.cert, PathBuf::from("/etc/ovn/cert.pem"));
         assert_eq!(t.key, PathBuf::from("/etc/ovn/key.pem"));
-        assert_eq!(t.server_name, "ovn");
+        assert_eq!(
+            t.describe(),
+            "cert /etc/ovn/cert.pem, key /etc/ovn/key.pem, CA ca.pem"
+        );
     }
 
     #[test]
-    fn missing_and_bad_files_are_named() {
+    fn missing_and_bad_documents_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not a certificate").unwrap();
@@ -137,15 +214,23 @@ mod tests {
             junk.to_str().unwrap(),
             junk.to_str().unwrap(),
         );
-        let e = t.client_config().unwrap_err().to_string();
+        let e = t.read().unwrap_err().to_string();
         assert!(e.starts_with("TLS certificate (OVN_CERT) "), "{e}");
         assert!(e.contains("cannot read it"), "{e}");
-        let t = TlsFiles::new(
-            junk.to_str().unwrap(),
-            junk.to_str().unwrap(),
-            junk.to_str().unwrap(),
+        let pem = |origin: &str, text: &str| Pem {
+            origin: origin.into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        let t = TlsPem::new(
+            pem("secret://ns/ovn-cert/tls.crt", "junk"),
+            pem("secret://ns/ovn-cert/tls.key", "junk"),
+            pem("configmap://ns/ovn-ca/ca-bundle.crt", "junk"),
         );
+        assert_eq!(t.server_name, "ovn");
         let e = t.client_config().unwrap_err().to_string();
-        assert!(e.contains("holds no CERTIFICATE block"), "{e}");
+        assert_eq!(
+            e,
+            "TLS certificate (OVN_CERT) secret://ns/ovn-cert/tls.crt: holds no CERTIFICATE block"
+        );
     }
 }
