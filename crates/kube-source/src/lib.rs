@@ -22,6 +22,9 @@
 //!   objects the OVN gateway writes ([`route_objects::RouteObjects`]).
 //! - [`snat_exclude`]: [`snat_exclude::SnatExclude`], the node annotation
 //!   `k8s.ovn.org/node-ingress-snat-exclude-subnets` on the OVN datapath.
+//! - [`ovn_nb`]: [`ovn_nb::nb_config`], the OVN northbound database found
+//!   as Submariner does (`OVN_NB_DB`, else discovery through the API) and
+//!   [`ovn_nb::ApiTls`], its certificates from Secrets and ConfigMaps.
 //! - [`health`]: [`health::HealthChecker`]: ICMP pings to remote gateways,
 //!   results for the status and `/metrics`.
 
@@ -30,6 +33,7 @@ pub mod build;
 pub mod config;
 pub mod crd;
 pub mod health;
+pub mod ovn_nb;
 pub mod ovn_node;
 pub mod route_objects;
 pub mod snat_exclude;

@@ -10,6 +10,8 @@
 //! - `status`: the RouteAgent status, with and without the subresource.
 //! - `lifecycle`: RouteAgent owner, delete on stop, sysctl originals.
 //! - `rbac`: Submariner's operator Role enforced by the fake (403s).
+//! - `ovn_nb`: the OVN northbound database found through the API, its
+//!   certificates from a Secret and a ConfigMap, under deploy/'s RBAC.
 //! - `snat_exclude`: the OVN node annotation, others' entries untouched.
 //! - `route_objects`: GatewayRoute / NonGatewayRoute, others' kept.
 //! - `crds`: fixtures shaped like Submariner's objects; deploy/ manifests.
@@ -29,6 +31,8 @@ mod fake_api;
 mod health;
 #[path = "kubernetes/lifecycle.rs"]
 mod lifecycle;
+#[path = "kubernetes/ovn_nb.rs"]
+mod ovn_nb;
 #[path = "kubernetes/rbac.rs"]
 mod rbac;
 #[path = "kubernetes/route_objects.rs"]

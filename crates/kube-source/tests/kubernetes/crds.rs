@@ -307,38 +307,81 @@ fn daemonset_is_unprivileged_with_probes_and_env() {
 
 #[test]
 fn rbac_is_least_privilege() {
-    let docs = docs("deploy/rbac.yaml");
-    let role: Role =
-        serde_json::from_value(docs.iter().find(|d| d["kind"] == "Role").unwrap().clone()).unwrap();
-    let cr: ClusterRole = serde_json::from_value(
-        docs.iter()
-            .find(|d| d["kind"] == "ClusterRole")
-            .unwrap()
-            .clone(),
-    )
-    .unwrap();
+    // (manifest, kind, namespace or "", group/resource, verbs, names)
     let mut grants: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in role.rules.unwrap().into_iter().chain(cr.rules.unwrap()) {
-        for res in r.resources.unwrap() {
-            grants.entry(res).or_default().extend(r.verbs.clone());
+    for file in [
+        "deploy/rbac.yaml",
+        "deploy/rbac-ovn.yaml",
+        "deploy/rbac-ovn-openshift.yaml",
+    ] {
+        for d in docs(file) {
+            let (ns, rules) = match d["kind"].as_str() {
+                Some("Role") => {
+                    let r: Role = serde_json::from_value(d.clone()).unwrap();
+                    (r.metadata.namespace.unwrap(), r.rules.unwrap())
+                }
+                Some("ClusterRole") => {
+                    let r: ClusterRole = serde_json::from_value(d.clone()).unwrap();
+                    (String::new(), r.rules.unwrap())
+                }
+                _ => continue,
+            };
+            for r in rules {
+                for g in r.api_groups.clone().unwrap_or_default() {
+                    for res in r.resources.clone().unwrap() {
+                        let names = r.resource_names.clone().unwrap_or_default().join(",");
+                        let key = format!("{file} {ns} {g}/{res} [{names}]");
+                        grants.entry(key).or_default().extend(r.verbs.clone());
+                    }
+                }
+            }
         }
     }
     let want: BTreeMap<String, Vec<String>> = [
-        ("endpoints", vec!["get", "list", "watch"]),
-        // patch: the OVN ingress SNAT exclusions annotation.
-        ("nodes", vec!["get", "list", "watch", "patch"]),
         (
-            "routeagents",
+            "deploy/rbac.yaml submariner-operator submariner.io/endpoints []",
+            vec!["get", "list", "watch"],
+        ),
+        (
+            "deploy/rbac.yaml submariner-operator submariner.io/routeagents []",
             vec!["get", "create", "update", "patch", "delete"],
         ),
-        ("routeagents/status", vec!["get", "update", "patch"]),
-        // The OVN gateway's GatewayRoutes and NonGatewayRoutes.
-        ("gatewayroutes", vec!["list", "create", "update", "delete"]),
         (
-            "nongatewayroutes",
+            "deploy/rbac.yaml submariner-operator submariner.io/routeagents/status []",
+            vec!["get", "update", "patch"],
+        ),
+        // The OVN gateway's GatewayRoutes and NonGatewayRoutes.
+        (
+            "deploy/rbac.yaml submariner-operator submariner.io/gatewayroutes []",
             vec!["list", "create", "update", "delete"],
         ),
-        ("pods", vec!["get"]),
+        (
+            "deploy/rbac.yaml submariner-operator submariner.io/nongatewayroutes []",
+            vec!["list", "create", "update", "delete"],
+        ),
+        ("deploy/rbac.yaml submariner-operator /pods []", vec!["get"]),
+        // patch: the OVN ingress SNAT exclusions annotation.
+        (
+            "deploy/rbac.yaml  /nodes []",
+            vec!["get", "list", "watch", "patch"],
+        ),
+        // OVN northbound discovery (ovn_nb::facts).
+        (
+            "deploy/rbac-ovn.yaml  config.openshift.io/networks [cluster]",
+            vec!["get"],
+        ),
+        ("deploy/rbac-ovn.yaml  /pods []", vec!["list"]),
+        ("deploy/rbac-ovn.yaml  /services [ovnkube-db]", vec!["get"]),
+        ("deploy/rbac-ovn.yaml  /endpoints []", vec!["list"]),
+        // OpenShift's default certificate objects (ovn_nb::ApiTls).
+        (
+            "deploy/rbac-ovn-openshift.yaml openshift-ovn-kubernetes /secrets [ovn-cert]",
+            vec!["get"],
+        ),
+        (
+            "deploy/rbac-ovn-openshift.yaml openshift-ovn-kubernetes /configmaps [ovn-ca]",
+            vec!["get"],
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))

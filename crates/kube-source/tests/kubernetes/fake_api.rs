@@ -219,3 +219,75 @@ async fn watch_replays_from_a_version_gives_410_after_compaction_and_bookmarks()
         Some(WatchEvent::Deleted(_))
     ));
 }
+
+#[tokio::test]
+async fn kinds_by_group_label_selectors_and_scoped_grants() {
+    use k8s_openapi::api::core::v1::{Endpoints as CoreEndpoints, Pod, Secret};
+    use kube::api::ListParams;
+    let fake = crate::common::cluster();
+    fake.put(
+        "core-endpoints",
+        json!({"metadata": {"name": "db", "namespace": NS}}),
+    );
+    for (name, app) in [("a", "x"), ("b", "y")] {
+        fake.put(
+            "pods",
+            json!({"metadata": {"name": name, "namespace": "ns1", "labels": {"app": app, "tier": "t"}}, "spec": {"containers": []}}),
+        );
+    }
+    let core: Api<CoreEndpoints> = Api::namespaced(fake.client(NS), NS);
+    let names: Vec<String> = core
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| e.name_any())
+        .collect();
+    assert_eq!(names, ["db"], "core Endpoints are not Submariner's");
+    let subm: Api<Endpoint> = Api::namespaced(fake.client(NS), NS);
+    assert_eq!(subm.list(&Default::default()).await.unwrap().items.len(), 1);
+    let pods: Api<Pod> = Api::all(fake.client(NS));
+    let sel = |s: &'static str| {
+        let pods = pods.clone();
+        async move {
+            let l = pods.list(&ListParams::default().labels(s)).await.unwrap();
+            l.items.iter().map(|p| p.name_any()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(sel("app=y").await, ["b"]);
+    assert_eq!(sel("app=x,tier=t").await, ["a"]);
+    assert_eq!(sel("app=z").await, Vec::<String>::new());
+    // A Role's rule: that namespace, those names, that verb only.
+    fake.grant("", "secrets", &["get"], Some("ns1"), &["s1"]);
+    for (ns, name) in [("ns1", "s1"), ("ns1", "s2"), ("ns2", "s1")] {
+        fake.put(
+            "secrets",
+            json!({"metadata": {"name": name, "namespace": ns}}),
+        );
+    }
+    let code = |r: Result<Secret, kube::Error>| match r {
+        Ok(_) => 200,
+        Err(kube::Error::Api(s)) => s.code,
+        Err(e) => panic!("{e}"),
+    };
+    let get = |ns: &'static str, name: &'static str| {
+        let api: Api<Secret> = Api::namespaced(fake.client(NS), ns);
+        async move { code(api.get(name).await) }
+    };
+    assert_eq!(
+        (
+            get("ns1", "s1").await,
+            get("ns1", "s2").await,
+            get("ns2", "s1").await
+        ),
+        (200, 403, 403)
+    );
+    let list = Api::<Secret>::namespaced(fake.client(NS), "ns1")
+        .list(&Default::default())
+        .await;
+    assert!(
+        matches!(list, Err(kube::Error::Api(s)) if s.code == 403),
+        "resourceNames do not grant list"
+    );
+}

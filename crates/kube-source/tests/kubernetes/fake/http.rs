@@ -26,9 +26,9 @@ struct Route {
 
 fn route(st: &State, path: &str) -> Option<Route> {
     let p: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let rest = match p.as_slice() {
-        ["api", "v1", rest @ ..] => rest,
-        ["apis", "submariner.io", "v1", rest @ ..] => rest,
+    let (api_version, rest) = match p.as_slice() {
+        ["api", "v1", rest @ ..] => ("v1".to_string(), rest),
+        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
         _ => return None,
     };
     let (ns, rest) = match rest {
@@ -41,7 +41,11 @@ fn route(st: &State, path: &str) -> Option<Route> {
         [plural, name, "status"] => (*plural, Some(name.to_string()), true),
         _ => return None,
     };
-    let kind = st.kind(plural)?;
+    let kind = st
+        .kinds
+        .iter()
+        .find(|k| k.plural == plural && k.api_version == api_version)
+        .cloned()?;
     if kind.namespaced != ns.is_some() && name.is_some() {
         return None;
     }
@@ -173,7 +177,8 @@ fn handle(
             ),
         );
     };
-    let plural = r.kind.plural;
+    // The store's name for the kind (see `Kind::key`).
+    let plural = r.kind.key;
     if let Some(forbidden) = authorize(st, method, &r, log) {
         return forbidden;
     }
@@ -183,7 +188,10 @@ fn handle(
         status(
             404,
             "NotFound",
-            &format!("{plural}.{} \"{name}\" not found", r.kind.api_version),
+            &format!(
+                "{}.{} \"{name}\" not found",
+                r.kind.plural, r.kind.api_version
+            ),
         )
     };
     if r.status && !r.kind.status_subresource {
@@ -200,6 +208,7 @@ fn handle(
                 .objects
                 .iter()
                 .filter(|((p, n, _), _)| p == plural && (r.ns.is_none() || *n == ns))
+                .filter(|(_, o)| selected(log.query.get("labelSelector"), o))
                 .map(|(_, v)| v)
                 .collect();
             full(
@@ -304,6 +313,22 @@ fn handle(
     }
 }
 
+/// Whether `obj`'s labels match an equality `labelSelector`
+/// (`a=b,c=d`, URL-encoded); no selector matches everything.
+fn selected(selector: Option<&String>, obj: &Value) -> bool {
+    let Some(sel) = selector else { return true };
+    let sel = sel
+        .replace("%3D", "=")
+        .replace("%3d", "=")
+        .replace("%2C", ",")
+        .replace("%2c", ",");
+    sel.split(',').filter(|t| !t.is_empty()).all(|term| {
+        let (k, v) = term.split_once('=').unwrap_or((term, ""));
+        let v = v.trim_start_matches('=');
+        obj["metadata"]["labels"][k].as_str() == Some(v)
+    })
+}
+
 /// The RBAC verb of a request (`get`, `list`, `watch`, `create`,
 /// `update`, `patch`, `delete`).
 fn verb(method: &Method, r: &Route, log: &Logged) -> &'static str {
@@ -330,10 +355,18 @@ fn authorize(st: &State, method: &Method, r: &Route, log: &Logged) -> Option<Res
     } else {
         r.kind.plural.to_string()
     };
-    if rules.iter().any(|(res, v)| *res == resource && *v == verb) {
+    let group = r.kind.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    if rules.iter().any(|g| {
+        g.group == group
+            && g.resource == resource
+            && g.verb == verb
+            && g.namespace
+                .as_ref()
+                .is_none_or(|n| r.ns.as_ref() == Some(n))
+            && (g.names.is_empty() || r.name.as_ref().is_some_and(|n| g.names.contains(n)))
+    }) {
         return None;
     }
-    let group = r.kind.api_version.rsplit_once('/').map_or("", |(g, _)| g);
     let (plural, sub) = resource.split_once('/').unwrap_or((&resource, ""));
     let mut message = format!("{plural}.{group} ");
     if let Some(name) = &r.name {
@@ -354,7 +387,7 @@ fn authorize(st: &State, method: &Method, r: &Route, log: &Logged) -> Option<Res
 
 /// `GET ...?watch=true`: replay from `resourceVersion`, then stream.
 fn watch(api: &FakeApi, st: &mut State, r: &Route, log: &Logged) -> Response<Body> {
-    let plural = r.kind.plural.to_string();
+    let plural = r.kind.key.to_string();
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
     let matches = |p: &str, n: &str| p == plural && r.ns.as_deref().is_none_or(|ns| ns == n);
     match log

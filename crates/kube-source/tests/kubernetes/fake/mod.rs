@@ -17,8 +17,13 @@
 //!   resource ignores status) for kinds that have it; turn it off to model
 //!   Submariner's RouteAgent CRD, which has none.
 //!
-//! - optionally the operator's RBAC ([`FakeApi::enforce_operator_rbac`]):
-//!   `403 Forbidden` for a (resource, verb) its Role does not grant.
+//! - optionally the operator's RBAC ([`FakeApi::enforce_operator_rbac`],
+//!   extended by [`FakeApi::grant`]): `403 Forbidden` for a (group,
+//!   resource, verb, namespace, name) no rule grants;
+//! - read-only core kinds for OVN discovery (pods, services, core
+//!   Endpoints stored as `core-endpoints`, secrets, configmaps) and
+//!   OpenShift's `networks.config.openshift.io`; lists honour equality
+//!   `labelSelector`s.
 //!
 //! Tests control it: [`FakeApi::set_down`] (transport errors),
 //! [`FakeApi::fail`] (HTTP errors for matching requests),
@@ -36,6 +41,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// A resource kind the fake serves.
 #[derive(Clone, Debug)]
 pub struct Kind {
+    /// The name tests and the store use: the plural, except core
+    /// Endpoints (`core-endpoints`, apart from Submariner's `endpoints`).
+    pub key: &'static str,
     pub plural: &'static str,
     pub api_version: &'static str,
     pub kind: &'static str,
@@ -97,10 +105,22 @@ struct State {
     next_watcher: u64,
     kinds: Vec<Kind>,
     down: bool,
-    /// Granted (resource, verb) pairs; `None` grants everything.
-    rbac: Option<Vec<(&'static str, &'static str)>>,
+    /// Granted rules; `None` grants everything.
+    rbac: Option<Vec<Grant>>,
     faults: Vec<Fault>,
     log: Vec<Logged>,
+}
+
+/// One RBAC rule: `verb` on `resource` (`pods`, `routeagents/status`) of
+/// API `group` (`""` for core), in `namespace` (a Role) or everywhere (a
+/// ClusterRole), for the objects `names` (empty: all).
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub group: String,
+    pub resource: String,
+    pub verb: String,
+    pub namespace: Option<String>,
+    pub names: Vec<String>,
 }
 
 /// The fake API server; clones share state.
@@ -123,8 +143,18 @@ impl FakeApi {
     /// (`submariner.io/v1`, namespaced, RouteAgent with the status
     /// subresource) and core Nodes.
     pub fn new() -> Self {
+        let kind = |key, plural, api_version, kind, namespaced| Kind {
+            key,
+            plural,
+            api_version,
+            kind,
+            namespaced,
+            status_subresource: false,
+            pruned_status: vec![],
+        };
         let kinds = vec![
             Kind {
+                key: "endpoints",
                 plural: "endpoints",
                 api_version: "submariner.io/v1",
                 kind: "Endpoint",
@@ -133,6 +163,7 @@ impl FakeApi {
                 pruned_status: vec![],
             },
             Kind {
+                key: "routeagents",
                 plural: "routeagents",
                 api_version: "submariner.io/v1",
                 kind: "RouteAgent",
@@ -141,6 +172,7 @@ impl FakeApi {
                 pruned_status: vec![],
             },
             Kind {
+                key: "gatewayroutes",
                 plural: "gatewayroutes",
                 api_version: "submariner.io/v1",
                 kind: "GatewayRoute",
@@ -149,6 +181,7 @@ impl FakeApi {
                 pruned_status: vec![],
             },
             Kind {
+                key: "nongatewayroutes",
                 plural: "nongatewayroutes",
                 api_version: "submariner.io/v1",
                 kind: "NonGatewayRoute",
@@ -157,6 +190,7 @@ impl FakeApi {
                 pruned_status: vec![],
             },
             Kind {
+                key: "nodes",
                 plural: "nodes",
                 api_version: "v1",
                 kind: "Node",
@@ -164,6 +198,18 @@ impl FakeApi {
                 status_subresource: true,
                 pruned_status: vec![],
             },
+            kind("pods", "pods", "v1", "Pod", true),
+            kind("services", "services", "v1", "Service", true),
+            kind("core-endpoints", "endpoints", "v1", "Endpoints", true),
+            kind("secrets", "secrets", "v1", "Secret", true),
+            kind("configmaps", "configmaps", "v1", "ConfigMap", true),
+            kind(
+                "networks",
+                "networks",
+                "config.openshift.io/v1",
+                "Network",
+                false,
+            ),
         ];
         // Versions start above 0: "0" means "any version" to the API.
         FakeApi {
@@ -186,7 +232,7 @@ impl FakeApi {
 
     /// Models Submariner's RouteAgent CRD (no status subresource) when false.
     pub fn set_status_subresource(&self, plural: &str, on: bool) {
-        for k in self.lock().kinds.iter_mut().filter(|k| k.plural == plural) {
+        for k in self.lock().kinds.iter_mut().filter(|k| k.key == plural) {
             k.status_subresource = on;
         }
     }
@@ -198,7 +244,7 @@ impl FakeApi {
             .lock()
             .kinds
             .iter_mut()
-            .filter(|k| k.plural == "routeagents")
+            .filter(|k| k.key == "routeagents")
         {
             k.status_subresource = false;
             k.pruned_status = vec!["backend", "degradedFeatures", "takeover"];
@@ -214,19 +260,55 @@ impl FakeApi {
     /// get/list/watch.
     /// Anything else gets `403 Forbidden`, as the API server answers.
     pub fn enforce_operator_rbac(&self) {
-        let mut rules = Vec::new();
-        for v in ["get", "list", "watch"] {
-            rules.push(("endpoints", v));
-            rules.push(("nodes", v));
+        self.lock().rbac = Some(Vec::new());
+        self.grant(
+            "submariner.io",
+            "endpoints",
+            &["get", "list", "watch"],
+            None,
+            &[],
+        );
+        self.grant("", "nodes", &["get", "list", "watch"], None, &[]);
+        self.grant(
+            "submariner.io",
+            "routeagents",
+            &["get", "list", "create", "update", "delete"],
+            None,
+            &[],
+        );
+        for r in ["gatewayroutes", "nongatewayroutes"] {
+            self.grant(
+                "submariner.io",
+                r,
+                &["get", "list", "watch", "create", "update", "delete"],
+                None,
+                &[],
+            );
         }
-        for v in ["get", "list", "create", "update", "delete"] {
-            rules.push(("routeagents", v));
+    }
+
+    /// Adds a rule (enforcing RBAC from now on, if it was not): `verbs`
+    /// on `resource` of `group`, in `namespace` or everywhere, for
+    /// `names` or all objects.
+    pub fn grant(
+        &self,
+        group: &str,
+        resource: &str,
+        verbs: &[&str],
+        namespace: Option<&str>,
+        names: &[&str],
+    ) {
+        let mut st = self.lock();
+        let rules = st.rbac.get_or_insert_with(Vec::new);
+        for v in verbs {
+            rules.push(Grant {
+                group: group.into(),
+                resource: resource.into(),
+                verb: v.to_string(),
+                namespace: namespace.map(String::from),
+                names: names.iter().map(|n| n.to_string()).collect(),
+            });
         }
-        for v in ["get", "list", "watch", "create", "update", "delete"] {
-            rules.push(("gatewayroutes", v));
-            rules.push(("nongatewayroutes", v));
-        }
-        self.lock().rbac = Some(rules);
     }
 
     /// While down, every request fails with a transport error and open
@@ -275,7 +357,7 @@ impl FakeApi {
         let rv = st.rv.to_string();
         let kinds = st.kinds.clone();
         st.watchers.retain(|w| {
-            let Some(k) = kinds.iter().find(|k| k.plural == w.plural) else { return true };
+            let Some(k) = kinds.iter().find(|k| k.key == w.plural) else { return true };
             !w.bookmarks
                 || w.tx
                     .unbounded_send(Ok(line("BOOKMARK", &json!({"apiVersion": k.api_version, "kind": k.kind, "metadata": {"resourceVersion": rv}}))))
@@ -348,7 +430,7 @@ fn prune(k: &Kind, obj: &mut Value) {
 
 impl State {
     fn kind(&self, plural: &str) -> Option<Kind> {
-        self.kinds.iter().find(|k| k.plural == plural).cloned()
+        self.kinds.iter().find(|k| k.key == plural).cloned()
     }
 
     fn bump(&mut self) -> u64 {
