@@ -187,6 +187,14 @@ pub struct DoctorArgs {
     /// Topology file whose `cluster.cni` is checked.
     #[arg(long, env = "ROUTEAGENT_CONFIG")]
     pub config: Option<PathBuf>,
+    /// With `kubernetes` the OVN northbound database is found as `run
+    /// --source kubernetes` finds it (discovery and certificates through
+    /// the API).
+    #[arg(long, env = "ROUTEAGENT_SOURCE", value_enum, default_value = "file")]
+    pub source: SourceKind,
+    /// This node (OVN discovery reads its zone), with --source kubernetes.
+    #[arg(long, env = "NODE_NAME")]
+    pub node: Option<String>,
     /// Packet-filter flags.
     #[command(flatten)]
     pub filter: FilterArgs,

@@ -64,7 +64,11 @@ async fn run(a: RunArgs) -> Result<i32> {
                 .map(|t| t.cluster.cni.name().to_string()),
             _ => std::env::var("SUBMARINER_NETWORKPLUGIN").ok(),
         };
-        let code = uninstall_with(host.as_ref(), &a.state_dir, plugin.as_deref()).await;
+        let nb = match &kube {
+            Some(k) => k.nb_config().await,
+            None => ovn::NbConfig::from_env(),
+        };
+        let code = uninstall_with(host.as_ref(), &a.state_dir, plugin.as_deref(), nb).await;
         if let Some(k) = kube {
             k.delete_status().await?;
         }
@@ -107,8 +111,13 @@ async fn run(a: RunArgs) -> Result<i32> {
         ..Default::default()
     };
     let filter_args = a.filter.clone();
-    // Started by the first pass that plans the OVN datapath.
-    let ovn = agent::ovn::OvnSide::new(ovn::NbConfig::from_env(), status.clone());
+    // Started by the first pass that plans the OVN datapath; a bad
+    // configuration or a failed discovery is its degraded reason.
+    let nb = match &kube {
+        Some(k) => k.nb_config().await,
+        None => ovn::NbConfig::from_env(),
+    };
+    let ovn = agent::ovn::OvnSide::new(nb, status.clone());
     let reconciler = with_takeover(
         Reconciler::new(a.node.clone(), host as Arc<dyn HostOps>, None),
         a.no_takeover,
@@ -198,7 +207,8 @@ async fn wait_for_node(a: WaitForNodeArgs) -> Result<i32> {
 /// `routeagent uninstall`.
 async fn uninstall(a: UninstallArgs) -> Result<i32> {
     let host = HostnetOps::new(&a.state_dir).await?;
-    Ok(uninstall_with(&host, &a.state_dir, a.network_plugin.as_deref()).await)
+    let nb = ovn::NbConfig::from_env();
+    Ok(uninstall_with(&host, &a.state_dir, a.network_plugin.as_deref(), nb).await)
 }
 
 /// `routeagent plan`: no privileges needed; assumes a fully capable host

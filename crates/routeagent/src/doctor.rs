@@ -2,7 +2,7 @@
 //! plugin has a datapath this agent programs, and on the OVN datapath the
 //! northbound database: its endpoint and whether it answers.
 
-use crate::cli::DoctorArgs;
+use crate::cli::{DoctorArgs, SourceKind};
 use anyhow::Result;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub fn doctor(a: DoctorArgs) -> Result<i32> {
     };
     let datapath = cni.datapath();
     let nb = match datapath {
-        Ok(topology::Datapath::Ovn) => Some(northbound()?),
+        Ok(topology::Datapath::Ovn) => Some(northbound(&a)?),
         _ => None,
     };
     let mut code = match &datapath {
@@ -63,38 +63,65 @@ pub fn doctor(a: DoctorArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// The northbound database as the agent would find it (`OVN_NB_DB`, the
-/// usual sockets, `OVN_CERT`/`OVN_PK`/`OVN_CA`), asked once
-/// (`ovn-nbctl --db=ENDPOINT lr-list`, in effect). A configuration error
-/// is a probe that did not answer, with the error.
-fn northbound() -> Result<ovn::doctor::NbProbe> {
-    let cfg = match ovn::NbConfig::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(ovn::doctor::NbProbe {
-                endpoint: std::env::var(ovn::config::NB_DB_VAR).unwrap_or_default(),
-                answers: false,
-                router: false,
-                owned: 0,
-                error: Some(errchain::Chain(&e).to_string()),
-            })
-        }
-    };
-    let endpoint = cfg.endpoint.to_string();
-    let probed = crate::commands::runtime()?
-        .block_on(async { tokio::time::timeout(NB_TIMEOUT, ovn::doctor::probe(&cfg)).await });
-    Ok(probed.unwrap_or_else(|_| ovn::doctor::NbProbe {
+/// The northbound database as the agent would find it in `a.source`'s
+/// mode (`OVN_NB_DB`; in Kubernetes mode discovery and certificates
+/// through the API; the usual sockets), asked once (`ovn-nbctl
+/// --db=ENDPOINT lr-list`, in effect). A configuration error is a probe
+/// that did not answer, with the error.
+fn northbound(a: &DoctorArgs) -> Result<ovn::doctor::NbProbe> {
+    let rt = crate::commands::runtime()?;
+    let failed = |endpoint: String, origin: String, error: String| ovn::doctor::NbProbe {
         endpoint,
+        origin,
+        tls: None,
         answers: false,
         router: false,
         owned: 0,
-        error: Some(format!("no answer within {} s", NB_TIMEOUT.as_secs())),
+        error: Some(error),
+    };
+    let cfg = match a.source {
+        SourceKind::File => ovn::NbConfig::from_env().map_err(|e| errchain::Chain(&e).to_string()),
+        SourceKind::Kubernetes => rt.block_on(async {
+            let node = a
+                .node
+                .as_deref()
+                .ok_or("--node (NODE_NAME) is needed with --source kubernetes")?;
+            let client = kube_source::client_in("default")
+                .await
+                .map_err(|e| errchain::Chain(&e).to_string())?;
+            crate::kube::nb_config(&client, node)
+                .await
+                .map_err(|e| errchain::Chain(&e).to_string())
+        }),
+    };
+    let cfg = match cfg {
+        Ok(c) => c,
+        Err(e) => {
+            let env = std::env::var(ovn::config::NB_DB_VAR).unwrap_or_default();
+            return Ok(failed(env, String::new(), e));
+        }
+    };
+    let probed =
+        rt.block_on(async { tokio::time::timeout(NB_TIMEOUT, ovn::doctor::probe(&cfg)).await });
+    Ok(probed.unwrap_or_else(|_| ovn::doctor::NbProbe {
+        tls: cfg.tls_origin(),
+        ..failed(
+            cfg.endpoint.to_string(),
+            cfg.origin.clone(),
+            format!("no answer within {} s", NB_TIMEOUT.as_secs()),
+        )
     }))
 }
 
 /// `doctor`'s OVN section.
 fn print_northbound(p: &ovn::doctor::NbProbe) {
     println!("\nOVN northbound database: {}", p.endpoint);
+    if !p.origin.is_empty() {
+        println!("  from: {}", p.origin);
+    }
+    if let Some(t) = &p.tls {
+        println!("  TLS: {t}");
+    }
     if p.answers {
         println!(
             "  answers; ovn_cluster_router {}; objects routeagent owns: {}",
@@ -106,7 +133,7 @@ fn print_northbound(p: &ovn::doctor::NbProbe) {
     }
     if let Some(e) = &p.error {
         println!("  error: {e}");
-        println!("  fix: set OVN_NB_DB (unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT with OVN_CERT, OVN_PK, OVN_CA) to the database ovn-nbctl uses");
+        println!("  fix: set OVN_NB_DB (unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT with OVN_CERT, OVN_PK, OVN_CA) to the database ovn-nbctl uses, or fix what the error names (docs/KUBERNETES.md, OVN-Kubernetes)");
     }
 }
 

@@ -1,8 +1,9 @@
 //! `run --source kubernetes`: Submariner's Endpoints and Nodes as the
 //! topology source, the health checker's figures in `/metrics`, the
 //! node's RouteAgent status written periodically, and on the OVN datapath
-//! the node's `k8s.ovn.org/node-ingress-snat-exclude-subnets` and, on the
-//! gateway, Submariner's `GatewayRoute` / `NonGatewayRoute` objects.
+//! the node's `k8s.ovn.org/node-ingress-snat-exclude-subnets`, on the
+//! gateway Submariner's `GatewayRoute` / `NonGatewayRoute` objects, and the
+//! northbound database found through the API ([`Kube::nb_config`]).
 
 use crate::host::JournalStore;
 use agent::host::BoxFuture;
@@ -33,6 +34,8 @@ pub struct Kube {
     snat_exclude: Arc<SnatExclude>,
     route_objects: Arc<RouteObjects>,
     node: String,
+    client: kube::Client,
+    ovn: bool,
 }
 
 impl Kube {
@@ -69,7 +72,19 @@ impl Kube {
             snat_exclude,
             route_objects,
             node: cfg.node_name.clone(),
+            client,
+            ovn: cfg.network_plugin.datapath() == Ok(topology::Datapath::Ovn),
         })
+    }
+
+    /// The northbound database: on the OVN datapath found through the API
+    /// ([`nb_config`]), else as in file mode (unused off OVN, and no
+    /// request is made).
+    pub async fn nb_config(&self) -> ovn::Result<ovn::NbConfig> {
+        if !self.ovn {
+            return ovn::NbConfig::from_env();
+        }
+        nb_config(&self.client, &self.node).await
     }
 
     /// The sysctl originals kept on the node's RouteAgent (annotation
@@ -299,4 +314,19 @@ fn map(mut rx: watch::Receiver<SourceState>) -> watch::Receiver<SourceUpdate> {
         }
     });
     out
+}
+
+/// The northbound database as `run --source kubernetes` finds it, from the
+/// process environment (`OVN_NB_DB`, discovery, the usual sockets; TLS from
+/// Secrets, ConfigMaps or files), logged once.
+pub async fn nb_config(client: &kube::Client, node: &str) -> ovn::Result<ovn::NbConfig> {
+    let c = kube_source::ovn_nb::nb_config(
+        client,
+        node,
+        |k| std::env::var(k).ok(),
+        std::path::Path::exists,
+    )
+    .await?;
+    tracing::info!(endpoint = %c.endpoint, origin = %c.origin, tls = ?c.tls_origin(), "OVN northbound database");
+    Ok(c)
 }

@@ -14,12 +14,14 @@ const NB_TIMEOUT: Duration = Duration::from_secs(15);
 /// Removes everything the agent owns, whatever backend any version used:
 /// nftables (an error when it fails) and both iptables variants (best
 /// effort: a variant may not exist here); with `network_plugin` naming
-/// OVN-Kubernetes, also its northbound rows ([`remove_northbound`]).
-/// Prints what it did; the exit code.
+/// OVN-Kubernetes, also its northbound rows ([`remove_northbound`]) in
+/// the database `nb` names (as `run` finds it in its mode). Prints what it
+/// did; the exit code.
 pub async fn uninstall_with(
     host: &HostnetOps,
     state_dir: &std::path::Path,
     network_plugin: Option<&str>,
+    nb: ovn::Result<ovn::NbConfig>,
 ) -> i32 {
     let mut required: Vec<Box<dyn Backend>> = vec![];
     match packetfilter_nftables::Nftables::new() {
@@ -52,7 +54,7 @@ pub async fn uninstall_with(
         .map(topology::Cni::parse)
         .is_some_and(|c| c.datapath() == Ok(topology::Datapath::Ovn));
     if ovn {
-        match remove_northbound().await {
+        match remove_northbound(nb).await {
             Ok(Some(r)) => println!(
                 "uninstalled: northbound: {} logical router policies and {} static routes removed",
                 r.removed_policies, r.removed_routes
@@ -67,12 +69,6 @@ pub async fn uninstall_with(
     code
 }
 
-/// Removes routeagent's logical router policies and static routes on the
-/// cluster router, recognised by their `external_ids` owner (like
-/// `ovn-nbctl lr-policy-del` / `lr-route-del` of each such row; OVN-
-/// Kubernetes' and others' rows stay). The database is found as the agent
-/// finds it (`OVN_NB_DB`, `OVN_CERT`/`OVN_PK`/`OVN_CA`, the usual sockets).
-/// `Ok(None)`: there is no cluster router, so nothing of ours either.
 /// `apply --once`'s northbound step: writes `want` (this node's objects,
 /// `None`: nothing to write here) into the database the agent would use,
 /// once, within [`NB_TIMEOUT`]; prints what it did. Returns 1 when the
@@ -117,8 +113,13 @@ pub async fn northbound_once(want: Option<&ovn::Desired>) -> i32 {
     }
 }
 
-async fn remove_northbound() -> anyhow::Result<Option<ovn::Report>> {
-    let cfg = ovn::NbConfig::from_env()?;
+/// Removes routeagent's logical router policies and static routes on the
+/// cluster router, recognised by their `external_ids` owner (like
+/// `ovn-nbctl lr-policy-del` / `lr-route-del` of each such row; OVN-
+/// Kubernetes' and others' rows stay) of the database `cfg` names.
+/// `Ok(None)`: there is no cluster router, so nothing of ours either.
+async fn remove_northbound(cfg: ovn::Result<ovn::NbConfig>) -> anyhow::Result<Option<ovn::Report>> {
+    let cfg = cfg?;
     let endpoint = cfg.endpoint.to_string();
     let mut nb = ovn::NbSync::new(cfg.endpoint, cfg.tls);
     match tokio::time::timeout(NB_TIMEOUT, nb.remove_all()).await {

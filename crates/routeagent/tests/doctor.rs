@@ -1,7 +1,13 @@
 //! `routeagent doctor` against the real kernel, inside a throwaway
-//! namespace: what the report says when the agent lacks CAP_NET_ADMIN.
+//! namespace: what the report says when the agent lacks CAP_NET_ADMIN, the
+//! cable it finds, and on the OVN datapath in Kubernetes mode where the
+//! northbound endpoint and certificates came from (the kube-source tests'
+//! fake API server, served on the namespace's loopback).
+
+mod fake_api;
 
 use netns::NetNs;
+use serde_json::json;
 
 #[test]
 #[ignore = "needs root and network namespaces"]
@@ -113,4 +119,79 @@ fn text_exit_status_is_the_process_s() {
     );
     assert!(text.contains("DOES NOT ANSWER"), "{text}");
     assert_eq!(text.matches("\nexit status ").count(), 1, "{text}");
+}
+
+/// `doctor --source kubernetes` on OVN-Kubernetes: the endpoint discovered
+/// through the API (OpenShift's rule), the certificates from upstream's
+/// default Secret and ConfigMap, and the TLS error naming the object.
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn doctor_in_kubernetes_mode_says_where_the_database_and_certificates_came_from() {
+    netns::require_root();
+    let ns = NetNs::new("ra-doc-ovn").unwrap();
+    let ocp = "openshift-ovn-kubernetes";
+    let fake = fake_api::fake::FakeApi::new();
+    fake.put(
+        "nodes",
+        json!({"metadata": {"name": "w1", "annotations": {"k8s.ovn.org/zone-name": "w1"}}, "spec": {}}),
+    );
+    fake.put("networks", json!({"metadata": {"name": "cluster"}}));
+    fake.put(
+        "pods",
+        json!({"metadata": {"name": "ovnkube-node-1", "namespace": ocp, "labels": {"app": "ovnkube-node"}}, "spec": {"containers": []}}),
+    );
+    fake.put(
+        "services",
+        json!({"metadata": {"name": "ovnkube-db", "namespace": ocp}, "spec": {}}),
+    );
+    let data = |v: &str| k8s_openapi::ByteString(v.as_bytes().to_vec());
+    fake.put(
+        "secrets",
+        json!({"metadata": {"name": "ovn-cert", "namespace": ocp},
+               "data": {"tls.crt": data("not a certificate"), "tls.key": data("k")}}),
+    );
+    fake.put(
+        "configmaps",
+        json!({"metadata": {"name": "ovn-ca", "namespace": ocp}, "data": {"ca-bundle.crt": "c"}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = fake_api::serve_in(&ns, &fake, dir.path(), "submariner-operator");
+    let out = ns
+        .cmd(env!("CARGO_BIN_EXE_routeagent"))
+        .args(["doctor", "--json", "--network-plugin", "OVNKubernetes"])
+        .args(["--source", "kubernetes", "--node", "w1"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("OVN_NB_DB")
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let nb = &j["ovn_northbound"];
+    assert_eq!(
+        nb["endpoint"], "ssl:ovnkube-db.openshift-ovn-kubernetes.svc.cluster.local:9641",
+        "{j:#}"
+    );
+    assert!(
+        nb["origin"]
+            .as_str()
+            .unwrap()
+            .starts_with("discovered: OpenShift: Service openshift-ovn-kubernetes/ovnkube-db"),
+        "{nb:#}"
+    );
+    assert!(
+        nb["tls"]
+            .as_str()
+            .unwrap()
+            .starts_with("cert secret://openshift-ovn-kubernetes/ovn-cert/tls.crt, key secret://openshift-ovn-kubernetes/ovn-cert/tls.key, CA configmap://openshift-ovn-kubernetes/ovn-ca/ca-bundle.crt"),
+        "{nb:#}"
+    );
+    assert_eq!(nb["answers"], false);
+    assert!(
+        nb["error"]
+            .as_str()
+            .unwrap()
+            .contains("TLS certificate (OVN_CERT) secret://openshift-ovn-kubernetes/ovn-cert/tls.crt: holds no CERTIFICATE block"),
+        "{nb:#}"
+    );
+    assert!(j["exit_code"].as_i64().unwrap() >= 1);
 }
