@@ -17,11 +17,11 @@ pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A parsed request path.
-struct Route {
-    kind: Kind,
-    ns: Option<String>,
-    name: Option<String>,
-    status: bool,
+pub(super) struct Route {
+    pub(super) kind: Kind,
+    pub(super) ns: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) status: bool,
 }
 
 fn route(st: &State, path: &str) -> Option<Route> {
@@ -70,7 +70,7 @@ fn full(code: u16, v: &Value) -> Response<Body> {
 }
 
 /// A `Status` error body, as the API server sends it.
-fn status(code: u16, reason: &str, message: &str) -> Response<Body> {
+pub(super) fn status(code: u16, reason: &str, message: &str) -> Response<Body> {
     full(
         code,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}),
@@ -179,7 +179,7 @@ fn handle(
     };
     // The store's name for the kind (see `Kind::key`).
     let plural = r.kind.key;
-    if let Some(forbidden) = authorize(st, method, &r, log) {
+    if let Some(forbidden) = super::rbac::authorize(st, method, &r, log) {
         return forbidden;
     }
     let ns = r.ns.clone().unwrap_or_default();
@@ -327,62 +327,6 @@ fn selected(selector: Option<&String>, obj: &Value) -> bool {
         let v = v.trim_start_matches('=');
         obj["metadata"]["labels"][k].as_str() == Some(v)
     })
-}
-
-/// The RBAC verb of a request (`get`, `list`, `watch`, `create`,
-/// `update`, `patch`, `delete`).
-fn verb(method: &Method, r: &Route, log: &Logged) -> &'static str {
-    match (method, &r.name) {
-        (&Method::GET, None) if log.is_watch() => "watch",
-        (&Method::GET, None) => "list",
-        (&Method::GET, Some(_)) => "get",
-        (&Method::POST, _) => "create",
-        (&Method::PUT, _) => "update",
-        (&Method::PATCH, _) => "patch",
-        (&Method::DELETE, _) => "delete",
-        _ => "unknown",
-    }
-}
-
-/// `403 Forbidden` when RBAC is enforced and does not grant the request,
-/// worded as the API server words it (authorization comes before the
-/// handler, so a missing subresource is still a 403).
-fn authorize(st: &State, method: &Method, r: &Route, log: &Logged) -> Option<Response<Body>> {
-    let rules = st.rbac.as_ref()?;
-    let verb = verb(method, r, log);
-    let resource = if r.status {
-        format!("{}/status", r.kind.plural)
-    } else {
-        r.kind.plural.to_string()
-    };
-    let group = r.kind.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    if rules.iter().any(|g| {
-        g.group == group
-            && g.resource == resource
-            && g.verb == verb
-            && g.namespace
-                .as_ref()
-                .is_none_or(|n| r.ns.as_ref() == Some(n))
-            && (g.names.is_empty() || r.name.as_ref().is_some_and(|n| g.names.contains(n)))
-    }) {
-        return None;
-    }
-    let (plural, sub) = resource.split_once('/').unwrap_or((&resource, ""));
-    let mut message = format!("{plural}.{group} ");
-    if let Some(name) = &r.name {
-        message += &format!("{name:?} ");
-    }
-    message += &format!("is forbidden: User \"system:serviceaccount:submariner-operator:submariner-routeagent\" cannot {verb} resource \"{plural}\" in API group \"{group}\"");
-    if !sub.is_empty() {
-        message = message.replace(
-            &format!("resource \"{plural}\""),
-            &format!("resource \"{plural}/{sub}\""),
-        );
-    }
-    if let Some(ns) = &r.ns {
-        message += &format!(" in the namespace \"{ns}\"");
-    }
-    Some(status(403, "Forbidden", &message))
 }
 
 /// `GET ...?watch=true`: replay from `resourceVersion`, then stream.

@@ -31,6 +31,9 @@
 //! and read the request log.
 
 pub mod http;
+pub mod rbac;
+
+pub use rbac::Grant;
 
 use bytes::Bytes;
 use futures::channel::mpsc::UnboundedSender;
@@ -109,18 +112,6 @@ struct State {
     rbac: Option<Vec<Grant>>,
     faults: Vec<Fault>,
     log: Vec<Logged>,
-}
-
-/// One RBAC rule: `verb` on `resource` (`pods`, `routeagents/status`) of
-/// API `group` (`""` for core), in `namespace` (a Role) or everywhere (a
-/// ClusterRole), for the objects `names` (empty: all).
-#[derive(Clone, Debug)]
-pub struct Grant {
-    pub group: String,
-    pub resource: String,
-    pub verb: String,
-    pub namespace: Option<String>,
-    pub names: Vec<String>,
 }
 
 /// The fake API server; clones share state.
@@ -248,66 +239,6 @@ impl FakeApi {
         {
             k.status_subresource = false;
             k.pruned_status = vec!["backend", "degradedFeatures", "takeover"];
-        }
-    }
-
-    /// Authorizes requests as Submariner's operator binds the route
-    /// agent's service account (its `submariner-routeagent` Role and
-    /// ClusterRole, for the kinds this fake serves): `endpoints`
-    /// get/list/watch; `routeagents` get/list/create/update/delete (no
-    /// watch, no patch, no `routeagents/status`); `gatewayroutes` and
-    /// `nongatewayroutes` get/list/watch/create/update/delete; `nodes`
-    /// get/list/watch.
-    /// Anything else gets `403 Forbidden`, as the API server answers.
-    pub fn enforce_operator_rbac(&self) {
-        self.lock().rbac = Some(Vec::new());
-        self.grant(
-            "submariner.io",
-            "endpoints",
-            &["get", "list", "watch"],
-            None,
-            &[],
-        );
-        self.grant("", "nodes", &["get", "list", "watch"], None, &[]);
-        self.grant(
-            "submariner.io",
-            "routeagents",
-            &["get", "list", "create", "update", "delete"],
-            None,
-            &[],
-        );
-        for r in ["gatewayroutes", "nongatewayroutes"] {
-            self.grant(
-                "submariner.io",
-                r,
-                &["get", "list", "watch", "create", "update", "delete"],
-                None,
-                &[],
-            );
-        }
-    }
-
-    /// Adds a rule (enforcing RBAC from now on, if it was not): `verbs`
-    /// on `resource` of `group`, in `namespace` or everywhere, for
-    /// `names` or all objects.
-    pub fn grant(
-        &self,
-        group: &str,
-        resource: &str,
-        verbs: &[&str],
-        namespace: Option<&str>,
-        names: &[&str],
-    ) {
-        let mut st = self.lock();
-        let rules = st.rbac.get_or_insert_with(Vec::new);
-        for v in verbs {
-            rules.push(Grant {
-                group: group.into(),
-                resource: resource.into(),
-                verb: v.to_string(),
-                namespace: namespace.map(String::from),
-                names: names.iter().map(|n| n.to_string()).collect(),
-            });
         }
     }
 
