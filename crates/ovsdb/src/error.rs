@@ -95,12 +95,15 @@ pub enum Error {
         timeout: Duration,
     },
     /// The last connection attempt failed and the backoff has not run out.
-    #[error("OVSDB at {endpoint} unreachable, next attempt in {retry_in:?}")]
+    #[error("OVSDB at {endpoint} unreachable, next attempt in {retry_in:?}{}", last.as_deref().map(|l| format!("; last attempt: {l}")).unwrap_or_default())]
     Backoff {
         /// The endpoint.
         endpoint: String,
         /// Time until the next attempt.
         retry_in: Duration,
+        /// Why the last attempt failed, with its causes (so a status
+        /// written between attempts still names the fix).
+        last: Option<String>,
     },
 }
 

@@ -119,6 +119,7 @@ impl Session {
                 return Err(Error::Backoff {
                     endpoint: self.endpoint.to_string(),
                     retry_in,
+                    last: self.last_error.clone(),
                 });
             }
             let attempt = async {
@@ -203,5 +204,10 @@ mod tests {
         let e = s.client().await.unwrap_err();
         assert!(matches!(e, Error::Backoff { .. }), "{e}");
         assert!(e.to_string().contains("next attempt in"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("; last attempt: cannot connect to OVSDB"),
+            "the reason stays visible between attempts: {e}"
+        );
     }
 }
