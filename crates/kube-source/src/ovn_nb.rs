@@ -26,8 +26,6 @@ use ovn::NbConfig;
 use ovsdb::tls::BoxFuture;
 use ovsdb::{Pem, TlsPem, TlsSource};
 
-/// The node annotation naming the node's OVN interconnect zone.
-pub const ZONE_ANNOTATION: &str = "k8s.ovn.org/zone-name";
 /// The variable that turns upstream's `ovnkube-db` endpoint into `tcp:`
 /// when `no`.
 pub const SSL_ENABLE_VAR: &str = "OVN_SSL_ENABLE";
@@ -109,10 +107,8 @@ pub async fn facts(client: &Client, node: &str, ssl: bool) -> Result<Facts, Stri
         .get(node)
         .await
         .map_err(|e| failed(&format!("get node {node}"), "get on nodes", &e))?;
-    let zone = n
-        .metadata
-        .annotations
-        .and_then(|a| a.get(ZONE_ANNOTATION).cloned());
+    // The zone as the topology reads it (`k8s.ovn.org/zone-name`).
+    let zone = crate::ovn_node::ovn_node(&n).0.and_then(|o| o.zone);
     let network = ApiResource {
         group: "config.openshift.io".into(),
         version: "v1".into(),
