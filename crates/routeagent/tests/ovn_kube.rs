@@ -22,11 +22,7 @@ use support::*;
 const NS: &str = "submariner-operator";
 
 fn endpoint(cluster: &str, host: &str, private: &str, subnets: &[&str]) -> Value {
-    json!({"apiVersion": "submariner.io/v1", "kind": "Endpoint",
-        "metadata": {"name": format!("{cluster}-{host}"), "namespace": NS},
-        "spec": {"cluster_id": cluster, "cable_name": format!("submariner-cable-{cluster}-{host}"),
-            "hostname": host, "private_ip": private, "public_ip": private, "nat_enabled": false,
-            "backend": "libreswan", "backend_config": {}, "healthCheckIP": "", "subnets": subnets}})
+    fake_api::endpoint_json(NS, cluster, host, private, private, subnets)
 }
 
 /// Nodes a1-a3, each its own zone with transit switch address

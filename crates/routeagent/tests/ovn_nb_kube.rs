@@ -29,11 +29,7 @@ fn openshift(fake: &FakeApi) {
         );
     }
     let ep = |cluster: &str, host: &str, private: &str, public: &str, subnets: &[&str]| {
-        json!({"apiVersion": "submariner.io/v1", "kind": "Endpoint",
-            "metadata": {"name": format!("{cluster}-{host}"), "namespace": NS},
-            "spec": {"cluster_id": cluster, "cable_name": format!("submariner-cable-{cluster}-{host}"),
-                "hostname": host, "private_ip": private, "public_ip": public, "nat_enabled": false,
-                "backend": "libreswan", "backend_config": {}, "healthCheckIP": "", "subnets": subnets}})
+        fake_api::endpoint_json(NS, cluster, host, private, public, subnets)
     };
     fake.put(
         "endpoints",

@@ -71,3 +71,20 @@ pub fn serve_in(ns: &NetNs, fake: &FakeApi, dir: &Path, namespace: &str) -> Path
     .unwrap();
     kubeconfig
 }
+
+/// Submariner's `Endpoint` as the API server holds it (its JSON field
+/// names): cluster `cluster`'s gateway `host` in namespace `ns`, libreswan.
+pub fn endpoint_json(
+    ns: &str,
+    cluster: &str,
+    host: &str,
+    private: &str,
+    public: &str,
+    subnets: &[&str],
+) -> serde_json::Value {
+    serde_json::json!({"apiVersion": "submariner.io/v1", "kind": "Endpoint",
+        "metadata": {"name": format!("{cluster}-{host}"), "namespace": ns},
+        "spec": {"cluster_id": cluster, "cable_name": format!("submariner-cable-{cluster}-{host}"),
+            "hostname": host, "private_ip": private, "public_ip": public, "nat_enabled": false,
+            "backend": "libreswan", "backend_config": {}, "healthCheckIP": "", "subnets": subnets}})
+}
