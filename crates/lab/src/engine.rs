@@ -153,6 +153,28 @@ fn handshakes(lab: &Lab) -> Result<()> {
     Ok(())
 }
 
+/// What the WireGuard cables look like now, for a failed check's report:
+/// per active gateway `wg show submariner` (peers' endpoints, latest
+/// handshakes, transfer) and `ip route show table 150`; empty for other
+/// cables.
+pub fn state(lab: &Lab) -> String {
+    if lab.config.cable != Cable::Wireguard {
+        return String::new();
+    }
+    let mut out = String::new();
+    for c in 0..lab.plan.clusters.len() {
+        let gw = lab.gateway(c).clone();
+        let wg = wg_sh(
+            &gw.ns,
+            &run_dir(lab, &gw.name),
+            &format!("wg show {WG_LINK}; ip route show table 150"),
+        );
+        let text = wg.unwrap_or_else(|e| e.to_string());
+        out.push_str(&format!("== {}\n{text}\n", gw.name));
+    }
+    out
+}
+
 /// Removes what the engines made on every node (their `Cleanup()` at
 /// uninstall): WireGuard links (wireguard-go exits with its link), the
 /// VXLAN cable and its rule, Globalnet's rules.

@@ -150,6 +150,14 @@ pub fn demo(config: LabConfig) -> DemoReport {
             lab.check_foreign("agents converged");
             for (name, f) in sequence(&config) {
                 let r = f(&mut lab);
+                if r.is_err() && config.cable == crate::Cable::Wireguard {
+                    // For the record of an unexplained failure (see the
+                    // WireGuard demo test): the cables as they are now.
+                    eprintln!(
+                        "{name} failed; WireGuard cables now:\n{}",
+                        crate::engine::state(&lab)
+                    );
+                }
                 lab.check_cni_tables(name);
                 lab.check_foreign(name);
                 report.checks.push(Check::of(name, r));
