@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use hostnet::{watch, Event, Host, Monitor};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A command, what it does, and the event it must produce.
 type Case = (&'static str, &'static str, fn(&Event) -> bool);
@@ -21,16 +21,7 @@ async fn drain(m: &mut Monitor) {
 
 /// Waits up to 1 s for an event matching `want`; returns it and the delay.
 async fn expect(m: &mut Monitor, what: &str, want: impl Fn(&Event) -> bool) -> (Event, Duration) {
-    let start = Instant::now();
-    loop {
-        let left = Duration::from_secs(1).saturating_sub(start.elapsed());
-        match tokio::time::timeout(left, m.recv()).await {
-            Ok(Some(e)) if want(&e) => return (e, start.elapsed()),
-            Ok(Some(_)) => continue,
-            Ok(None) => panic!("monitor closed while waiting for {what}"),
-            Err(_) => panic!("no event for {what} within 1 s"),
-        }
-    }
+    next_event(m, what, Duration::from_secs(1), want).await
 }
 
 #[test]

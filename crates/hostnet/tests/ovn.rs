@@ -135,20 +135,15 @@ fn selector_rules_and_mp0_routes_converge_and_are_repaired() {
 /// Waits (10 s at most: the machine may be loaded) for a management-port
 /// address event with `deleted`.
 async fn mp0_event(m: &mut hostnet::Monitor, deleted: bool) -> hostnet::Event {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match tokio::time::timeout(left, m.recv()).await {
-            Ok(Some(e @ hostnet::Event::ManagementPortAddress { deleted: d, .. }))
-                if d == deleted =>
-            {
-                return e
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => panic!("monitor closed"),
-            Err(_) => panic!("no ovn-k8s-mp0 address event (deleted: {deleted}) within 10 s"),
-        }
-    }
+    let what = format!("an ovn-k8s-mp0 address event (deleted: {deleted})");
+    let (e, _) = next_event(
+        m,
+        &what,
+        std::time::Duration::from_secs(10),
+        |e| matches!(e, hostnet::Event::ManagementPortAddress { deleted: d, .. } if *d == deleted),
+    )
+    .await;
+    e
 }
 
 /// The monitor reports `ovn-k8s-mp0` losing and regaining its address
@@ -190,14 +185,12 @@ fn monitor_reports_the_management_port_address() {
             via: "10.244.1.1".parse().unwrap(),
             deleted: false,
         };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match tokio::time::timeout(left, m.recv()).await {
-                Ok(Some(e)) if e == want => break,
-                Ok(Some(_)) => continue,
-                other => panic!("no cluster-CIDR route event on ovn-k8s-mp0: {other:?}"),
-            }
-        }
+        next_event(
+            &mut m,
+            "the cluster-CIDR route event on ovn-k8s-mp0",
+            std::time::Duration::from_secs(10),
+            |e| *e == want,
+        )
+        .await;
     });
 }

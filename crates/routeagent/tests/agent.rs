@@ -77,12 +77,7 @@ fn gateway_lifecycle_against_the_kernel() {
     );
     let table =
         nft(&ns, "list table inet routeagent").replace(" counter packets 0 bytes 0", " counter");
-    let planned = ns
-        .sh(&format!(
-            "{BIN} plan --config {} --node a1 | sed -n '/^table inet routeagent {{/,$p'",
-            cfg.display()
-        ))
-        .unwrap();
+    let planned = planned_table(&ns, &cfg);
     assert_eq!(table, planned, "nft list table differs from the plan");
     assert_eq!(nft(&ns, "list table ip kube-proxy-like"), foreign);
 

@@ -133,12 +133,7 @@ fn ovn_gateway_against_a_real_northbound_database() {
         "{routes}"
     );
     let table = nft(&ns, "-s list table inet routeagent");
-    let planned = ns
-        .sh(&format!(
-            "{BIN} plan --config {} --node a1 | sed -n '/^table inet routeagent {{/,$p'",
-            cfg.display()
-        ))
-        .unwrap();
+    let planned = planned_table(&ns, &cfg);
     assert_eq!(table, planned, "nft list table differs from the plan");
     assert!(
         table.contains("iifname \"ovn-k8s-mp0\" oifname \"eth1\" ip daddr @remote-v4 accept"),

@@ -354,3 +354,24 @@ pub fn assert_matches_plan(ns: &NetNs, p: &HostPlan) {
         assert_eq!(sysctl_value(ns, &k.key), k.value, "sysctl {}", k.key);
     }
 }
+
+/// Waits up to `within` for the first event of `m` matching `want` (others
+/// are skipped); returns it and how long it took. Panics naming `what`
+/// when the monitor closes or nothing matches in time.
+pub async fn next_event(
+    m: &mut hostnet::Monitor,
+    what: &str,
+    within: std::time::Duration,
+    want: impl Fn(&hostnet::Event) -> bool,
+) -> (hostnet::Event, std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        let left = within.saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, m.recv()).await {
+            Ok(Some(e)) if want(&e) => return (e, start.elapsed()),
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("monitor closed while waiting for {what}"),
+            Err(_) => panic!("no event for {what} within {within:?}"),
+        }
+    }
+}

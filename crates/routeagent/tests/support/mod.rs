@@ -255,3 +255,13 @@ fn build_image() -> String {
         .trim()
         .to_string()
 }
+
+/// The `table inet routeagent` part of `routeagent plan --config CONFIG
+/// --node a1` (what `nft list table inet routeagent` must print).
+pub fn planned_table(ns: &NetNs, config: &Path) -> String {
+    ns.sh(&format!(
+        "{BIN} plan --config {} --node a1 | sed -n '/^table inet routeagent {{/,$p'",
+        config.display()
+    ))
+    .unwrap()
+}
